@@ -1,0 +1,27 @@
+# The course's commands. `make lab` and `make test` are all a fresh machine needs.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: setup lab test release benchmark
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --no-warn-script-location -r requirements.txt
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv with the pinned stack and course_lib
+
+lab: setup  ## open the course in JupyterLab (start with notebooks/01_rnn_limits)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)"
+
+test: setup  ## the whole test suite, on both cores
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+release: setup  ## strip solution outputs and regenerate notebooks/ from solutions/
+	$(PY) -m course_lib.course release
+
+benchmark: setup  ## run times, autograde times and points per lesson
+	$(PY) benchmarks/lessons.py

@@ -1,0 +1,1 @@
+"""Shared helper library of the course."""

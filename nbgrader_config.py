@@ -1,0 +1,34 @@
+"""The repository as an nbgrader course.
+
+Hand-edited lesson sources live in solutions/<lesson>/<lesson>.ipynb; the student
+versions that `make release` generates live in notebooks/<lesson>/. Everything an
+instructor's grading produces (gradebook, submissions, autograded copies, feedback)
+goes under grading/, which git ignores, so it never mixes with the committed folders.
+"""
+import os
+
+c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
+
+root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.root = root
+c.CourseDirectory.course_id = "attention-transformers-bert"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "notebooks"
+c.CourseDirectory.submitted_directory = os.path.join("grading", "submitted")
+c.CourseDirectory.autograded_directory = os.path.join("grading", "autograded")
+c.CourseDirectory.feedback_directory = os.path.join("grading", "feedback")
+os.makedirs(os.path.join(root, "grading"), exist_ok=True)
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(root, "grading", "gradebook.db")
+
+# A student notebook runs its training cells on a small budget under NBGRADER_EXECUTION,
+# so no cell should come near this; it only stops a runaway submission.
+c.Execute.timeout = 120
+
+# Stderr never costs points: a warning or a print to stderr from correct code is removed
+# before grading. Exceptions are kept, so a failing test still scores zero.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"(?s).*"
+
+# The student version of an answer cell.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
