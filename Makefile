@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup lab test release benchmark
+.PHONY: setup lab test release benchmark grade
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,3 +25,6 @@ release: setup  ## strip solution outputs and regenerate notebooks/ from solutio
 
 benchmark: setup  ## run times, autograde times and points per lesson
 	$(PY) benchmarks/lessons.py
+
+grade: setup  ## grade every submission of LESSON in parallel: make grade LESSON=01_rnn_limits
+	$(PY) -m course_lib.autograde grade $(LESSON)

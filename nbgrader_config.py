@@ -21,8 +21,8 @@ os.makedirs(os.path.join(root, "grading"), exist_ok=True)
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(root, "grading", "gradebook.db")
 
 # A student notebook runs its training cells on a small budget under NBGRADER_EXECUTION,
-# so no cell should come near this; it only stops a runaway submission.
-c.Execute.timeout = 120
+# so no cell comes near this; it only stops a runaway cell (that cell scores zero).
+c.Execute.timeout = 60
 
 # Stderr never costs points: a warning or a print to stderr from correct code is removed
 # before grading. Exceptions are kept, so a failing test still scores zero.
@@ -32,3 +32,19 @@ c.IgnorePattern.pattern = r"(?s).*"
 # The student version of an answer cell.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Hardening (course_lib/safeguards.py): submissions are rebuilt on the released notebook with
+# the student's answers, tampering code is refused with a reason, a dying kernel costs only
+# the cell that killed it, and feedback never shows hidden test code.
+from nbgrader.converters import Autograde, GenerateFeedback  # noqa: E402
+from nbgrader.preprocessors import ClearOutput, Execute  # noqa: E402
+
+from course_lib.safeguards import HideHiddenTests, RebuildFromRelease, ResilientExecute  # noqa: E402
+
+_sanitize = list(Autograde.class_traits()["sanitize_preprocessors"].default())
+_sanitize.insert(_sanitize.index(ClearOutput) + 1, RebuildFromRelease)
+c.Autograde.sanitize_preprocessors = _sanitize
+c.Autograde.autograde_preprocessors = [
+    ResilientExecute if p is Execute else p for p in Autograde.class_traits()["autograde_preprocessors"].default()
+]
+c.GenerateFeedback.preprocessors = [HideHiddenTests, *GenerateFeedback.class_traits()["preprocessors"].default()]

@@ -1,18 +1,34 @@
-"""Grading submissions of this course with nbgrader: build, submit, autograde, read scores.
+"""Grading submissions of this course with nbgrader: build, submit, autograde, read scores,
+and grade a whole class in parallel.
 
-Used by the round-trip tests and the benchmarks; every step is a plain nbgrader command
-on a course directory laid out as nbgrader_config.py says.
+Instructors: ``python -m course_lib.autograde grade LESSON`` grades every submission in
+grading/submitted on all cores, each in its own nbgrader process with a time and memory
+limit and no network; ``python -m course_lib.autograde export LESSON`` writes a CSV with
+points per exercise. Results go into nbgrader's gradebook, so formgrader, feedback and
+``nbgrader export`` keep working.
 """
 from __future__ import annotations
 
+import argparse
 import copy
+import csv
+import json
+import os
 import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
 
-from course_lib.course import nbgrader, release_path, solution_path
+from course_lib.course import ROOT, nbgrader, release_path, solution_path
 
 _MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$\n?", re.M)
 
@@ -70,3 +86,199 @@ def scores(course_dir: Path, lesson: str) -> dict[str, dict[str, float | None]]:
                 grade.name: grade.score if not grade.needs_manual_grade else None for grade in notebook.grades
             }
     return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Grading a whole class: every submission in its own sandboxed nbgrader process, in parallel.
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    """What happened to one student's submission."""
+
+    student: str
+    status: str  # "graded", "refused" (not gradable as submitted) or "failed" (the grader could not finish)
+    reasons: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _answer_ids(nb: NotebookNode) -> set[str]:
+    return {gid for gid, c in cells_by_id(nb).items() if c.metadata["nbgrader"].get("solution")}
+
+
+def preflight(course_dir: Path, student: str, lesson: str) -> Outcome | None:
+    """Make a submission gradable (a renamed notebook) or refuse it with a reason; None if fine."""
+    folder = course_dir / "grading" / "submitted" / student / lesson
+    expected = folder / f"{lesson}.ipynb"
+    notebooks = sorted(folder.glob("*.ipynb"))
+    outcome = Outcome(student, "graded")
+    if not expected.exists():
+        if len(notebooks) != 1:
+            found = ", ".join(p.name for p in notebooks) or "no notebook"
+            return Outcome(student, "refused", [f"empty or ambiguous submission: expected {expected.name}, found {found}"])
+        shutil.copy(notebooks[0], expected)  # the student's file stays as it was
+        outcome.reasons.append(f"renamed notebook {notebooks[0].name} was graded as {expected.name}")
+    try:
+        nb = nbformat.read(expected, as_version=4)
+    except Exception as error:  # any unreadable file: JSON, schema, encoding
+        return Outcome(student, "refused", [f"malformed notebook {expected.name}: {str(error).splitlines()[0][:200]}"])
+    release = nbformat.read(course_dir / "notebooks" / lesson / f"{lesson}.ipynb", as_version=4)
+    ours, theirs = _answer_ids(release), _answer_ids(nb)
+    if 2 * len(theirs & ours) <= len(theirs):  # most of its answer cells are not this lesson's
+        other = "has no exercise cells" if not theirs else "belongs to another assignment"
+        return Outcome(student, "refused", [f"{expected.name} {other}: it does not have the {lesson} answer cells"])
+    return outcome if outcome.reasons else None
+
+
+def _sandbox_prefix(isolate_network: bool) -> list[str]:
+    """A command prefix that runs without network, where the OS allows it."""
+    if not isolate_network or not shutil.which("unshare"):
+        return []
+    prefix = ["unshare", "--net", "--map-root-user", "sh", "-c", 'ip link set lo up 2>/dev/null; exec "$0" "$@"']
+    loopback = "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); socket.create_connection(s.getsockname())"
+    probe = subprocess.run([*prefix, sys.executable, "-c", loopback], capture_output=True)
+    return prefix if probe.returncode == 0 else []
+
+
+def _limit_memory(limit_bytes: int):
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+    return apply
+
+
+def _cell_reasons(course_dir: Path, student: str, lesson: str) -> list[str]:
+    """Refused, crashed and timed-out cells, read from the autograded notebook."""
+    from course_lib.safeguards import CRASHED, REFUSED
+
+    path = course_dir / "grading" / "autograded" / student / lesson / f"{lesson}.ipynb"
+    reasons = []
+    for gid, cell in cells_by_id(nbformat.read(path, as_version=4)).items():
+        if REFUSED in cell.source or CRASHED in cell.source:
+            reasons.append(f"{gid}: " + cell.source.split("RuntimeError(", 1)[1].rsplit(")", 1)[0].strip("'\""))
+        for output in cell.get("outputs", []):
+            if output.output_type == "error" and "Timeout" in output.ename:
+                reasons.append(f"{gid}: this cell did not finish within the time limit")
+    return reasons
+
+
+def grade_one(course_dir: Path, lesson: str, student: str, prefix: list[str], timeout: float,
+              memory_bytes: int, cell_timeout: int | None) -> Outcome:
+    """Autograde one student in a separate, limited nbgrader process."""
+    start = time.perf_counter()
+    outcome = preflight(course_dir, student, lesson) or Outcome(student, "graded")
+    if outcome.status == "refused":
+        record_refusal(course_dir, lesson, student)
+        return outcome
+    args = ["autograde", lesson, f"--student={student}", "--force"]
+    if cell_timeout:
+        args.append(f"--Execute.timeout={cell_timeout}")
+    log_path = course_dir / "grading" / "logs" / lesson / f"{student}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    for attempt in range(2):  # a second try only when the shared gradebook was busy
+        proc = subprocess.Popen([*prefix, sys.executable, "-m", "nbgrader", *args], cwd=course_dir, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True, preexec_fn=_limit_memory(memory_bytes))
+        try:
+            log, _ = proc.communicate(timeout=timeout)
+            log_path.write_text(log)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            outcome.status, outcome.reasons = "failed", outcome.reasons + [f"grading took longer than {timeout:.0f} s"]
+            break
+        if proc.returncode == 0 and "There was an error" not in log:
+            outcome.reasons += _cell_reasons(course_dir, student, lesson)
+            break
+        if "database is locked" not in log or attempt == 1:
+            causes = re.findall(r"^\s*(\w+(?:Error|Exception): .+)$", log, re.M) or ["see the log"]
+            outcome.status = "failed"
+            outcome.reasons.append(f"nbgrader failed: {causes[-1].strip()[:300]} (log: {log_path.relative_to(course_dir)})")
+            break
+    outcome.seconds = time.perf_counter() - start
+    return outcome
+
+
+def record_refusal(course_dir: Path, lesson: str, student: str) -> None:
+    """Enter a refused submission in the gradebook with no points, so exports list the student."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook("sqlite:///" + str(course_dir / "grading" / "gradebook.db")) as gb:
+        gb.update_or_create_student(student)
+        try:
+            gb.find_submission(lesson, student)
+        except Exception:
+            gb.add_submission(lesson, student)
+
+
+def grade_class(course_dir: Path, lesson: str, workers: int = os.cpu_count() or 1, timeout: float = 900,
+                memory_gb: float = 4.0, cell_timeout: int | None = None, isolate_network: bool = True,
+                shard: tuple[int, int] = (0, 1)) -> list[Outcome]:
+    """Grade every submission of ``lesson`` under grading/submitted, ``workers`` at a time.
+
+    ``shard=(i, n)`` grades only every n-th student starting at i, so n machines can share a class.
+    """
+    students = sorted(p.parent.name for p in (course_dir / "grading" / "submitted").glob(f"*/{lesson}"))
+    students = students[shard[0]::shard[1]]
+    prefix = _sandbox_prefix(isolate_network)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        outcomes = list(pool.map(lambda s: grade_one(course_dir, lesson, s, prefix, timeout,
+                                                     int(memory_gb * 2**30), cell_timeout), students))
+    report = course_dir / "grading" / "reports" / f"{lesson}.json"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    recorded = {o["student"]: o for o in json.loads(report.read_text())} if report.exists() else {}
+    recorded.update({o.student: asdict(o) for o in outcomes})
+    report.write_text(json.dumps(sorted(recorded.values(), key=lambda o: o["student"]), indent=1))
+    return outcomes
+
+
+def export_csv(course_dir: Path, lesson: str, path: Path) -> None:
+    """Per-exercise points, total, status and reasons for every student of ``lesson``."""
+    table = scores(course_dir, lesson)
+    report = course_dir / "grading" / "reports" / f"{lesson}.json"
+    outcomes = {o["student"]: o for o in json.loads(report.read_text())} if report.exists() else {}
+    cells = sorted({gid for row in table.values() for gid in row})
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student", *cells, "total", "status", "reasons"])
+        for student in sorted(set(table) | set(outcomes)):
+            row = table.get(student, {})
+            outcome = outcomes.get(student, {"status": "graded", "reasons": []})
+            points = [row.get(gid) for gid in cells]
+            writer.writerow([student, *["" if p is None else p for p in points],
+                             sum(p for p in points if p is not None), outcome["status"], " | ".join(outcome["reasons"])])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Grade a whole class of one lesson in parallel, or export its table.")
+    parser.add_argument("command", choices=["grade", "export"])
+    parser.add_argument("lesson")
+    parser.add_argument("--course-dir", type=Path, default=ROOT)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--timeout", type=float, default=900, help="seconds per submission")
+    parser.add_argument("--memory-gb", type=float, default=4.0, help="address-space limit per process")
+    parser.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell (default: nbgrader_config.py)")
+    parser.add_argument("--no-network-isolation", action="store_true")
+    parser.add_argument("--shard", default="0/1", help="I/N: grade every N-th student from the I-th (one shard per machine)")
+    parser.add_argument("--csv", type=Path, default=None, help="export: where to write (default grading/<lesson>.csv)")
+    args = parser.parse_args()
+    if args.command == "export":
+        target = args.csv or args.course_dir / "grading" / f"{args.lesson}.csv"
+        export_csv(args.course_dir, args.lesson, target)
+        print(f"wrote {target}")
+        return
+    start = time.perf_counter()
+    index, count = (int(x) for x in args.shard.split("/"))
+    outcomes = grade_class(args.course_dir, args.lesson, args.workers, args.timeout, args.memory_gb,
+                           args.cell_timeout, not args.no_network_isolation, shard=(index, count))
+    for o in outcomes:
+        print(f"{o.student:24s} {o.status:8s} {o.seconds:6.1f} s  {' | '.join(o.reasons)}")
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("graded", "refused", "failed")}
+    elapsed = time.perf_counter() - start
+    print(f"{len(outcomes)} submissions in {elapsed:.0f} s ({60 * len(outcomes) / max(elapsed, 1e-9):.1f} per minute) "
+          f"with {args.workers} workers: {counts['graded']} graded, {counts['refused']} refused, {counts['failed']} failed")
+
+
+if __name__ == "__main__":
+    main()

@@ -7,6 +7,7 @@ The same generation checks that the committed notebooks/ equal a fresh one.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,3 +120,29 @@ def test_mutant_loses_exactly_its_points(lesson, index, graded):
     assert set(mutant.loses) <= set(full), f"{mutant.name} names unknown test cells {mutant.loses}"
     lost = {gid for gid, points in full.items() if got[gid] < points}
     assert lost == set(mutant.loses), f"{mutant.name} should lose {mutant.loses}; it lost {sorted(lost)}"
+
+
+def visible_text(html: str) -> str:
+    import html as html_lib
+
+    return html_lib.unescape(re.sub(r"<[^>]+>", "", html))
+
+
+@pytest.mark.parametrize("lesson", per_lesson())
+def test_feedback_explains_failures_and_hides_hidden_tests(lesson, graded):
+    course_dir, scores = graded(lesson)
+    index = next(i for i, m in enumerate(mutants(lesson)) if not m.answer_id.startswith("quiz"))
+    student = f"mutant{index:02d}"
+    course.nbgrader(["generate_feedback", lesson, f"--student={student}", "--force"], cwd=course_dir)
+    text = visible_text((course_dir / "grading" / "feedback" / student / lesson / f"{lesson}.html").read_text())
+    failed = mutants(lesson)[index].loses[0]
+    section = text.split(f"Grade cell: {failed}", 1)[1].split("Grade cell:", 1)[0]
+    assert re.search(r"Score: 0(\.0)? /", section), "feedback should show the failed exercise's score"
+    assert re.search(r"^\w*(Error|CheckFailed|ShortcutUsed): \S", section, re.M), "feedback should say why it failed"
+    source = nbformat.read(course.solution_path(lesson), as_version=4)
+    hidden = [line.strip() for cell in source.cells
+              for block in re.findall(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", cell.source, re.S)
+              for line in block.splitlines() if len(line.strip()) > 25]
+    assert hidden, "the lesson has hidden tests"
+    leaked = [line for line in hidden if line in text]
+    assert leaked == [], f"feedback shows hidden test code: {leaked[:3]}"

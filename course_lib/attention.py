@@ -1,0 +1,183 @@
+"""Attention: scaled dot-product attention, masks and additive (Bahdanau) attention.
+
+Reference implementations for lesson 02_attention. Shapes follow the lesson:
+
+- ``query``: ``(..., Lq, d_k)``, one row per position that asks.
+- ``key``:   ``(..., Lk, d_k)``, one row per position that can be attended to.
+- ``value``: ``(..., Lk, d_v)``, what each of those positions hands back.
+- ``mask``:  bool, broadcastable to ``(..., Lq, Lk)``; ``True`` means "this query may
+  attend to this key", the same polarity as the boolean ``attn_mask`` of
+  ``torch.nn.functional.scaled_dot_product_attention``.
+
+The leading ``...`` dims (batch, heads) may differ in size as long as they broadcast.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+__all__ = [
+    "AdditiveAttention",
+    "attention_scores",
+    "masked_softmax",
+    "scaled_dot_product_attention",
+]
+
+
+def _check_tensor(name: str, tensor: object) -> None:
+    """Raise TypeError unless ``tensor`` is a floating-point tensor with at least 2 dims."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(
+            f"{name} must be a torch.Tensor, got {type(tensor).__name__}; "
+            f"convert it with torch.tensor(...) or torch.as_tensor(...)."
+        )
+    if not tensor.is_floating_point():
+        raise TypeError(
+            f"{name} must be a floating-point tensor, got dtype {tensor.dtype}; "
+            f"convert it with {name}.float()."
+        )
+    if tensor.dim() < 2:
+        raise ValueError(
+            f"{name} must have shape (..., length, features), got shape {tuple(tensor.shape)}; "
+            f"add a length axis with {name}.unsqueeze(0)."
+        )
+
+
+def _check_inputs(query: Tensor, key: Tensor, value: Tensor | None = None) -> None:
+    """Raise a helpful error unless query, key (and value) can be attended over together."""
+    named = {"query": query, "key": key}
+    if value is not None:
+        named["value"] = value
+    for name, tensor in named.items():
+        _check_tensor(name, tensor)
+    if len({tensor.dtype for tensor in named.values()}) > 1:
+        dtypes = ", ".join(f"{name} {tensor.dtype}" for name, tensor in named.items())
+        *first, last = named
+        names = f"{', '.join(first)} and {last}"
+        raise TypeError(
+            f"{names} must share one dtype, got {dtypes}; "
+            f"convert them with .to(query.dtype)."
+        )
+    if value is not None and key.shape[-2] != value.shape[-2]:
+        raise ValueError(
+            f"key and value must have the same length Lk (one value per key), got "
+            f"key {tuple(key.shape)} with Lk={key.shape[-2]} and value {tuple(value.shape)} "
+            f"with Lk={value.shape[-2]}."
+        )
+    try:
+        torch.broadcast_shapes(*(tensor.shape[:-2] for tensor in named.values()))
+    except RuntimeError:
+        shapes = ", ".join(f"{name} {tuple(tensor.shape)}" for name, tensor in named.items())
+        raise ValueError(
+            f"the leading (batch/head) dims of {shapes} do not broadcast; "
+            f"everything but the last two dims must be equal or 1."
+        ) from None
+
+
+def _check_mask(mask: Tensor, scores_shape: torch.Size) -> None:
+    """Raise a helpful error unless ``mask`` is bool and broadcasts to ``scores_shape``."""
+    if not isinstance(mask, Tensor):
+        raise TypeError(
+            f"mask must be a bool torch.Tensor, got {type(mask).__name__}; "
+            f"build it with torch.tensor(..., dtype=torch.bool)."
+        )
+    if mask.dtype is not torch.bool:
+        raise TypeError(
+            f"mask must have dtype torch.bool, got {mask.dtype}; True means 'this query "
+            f"may attend to this key'. Convert a 0/1 mask with mask.bool() (1 = attend) "
+            f"and an additive 0/-inf mask with mask == 0."
+        )
+    lq, lk = scores_shape[-2], scores_shape[-1]
+    try:
+        broadcasts = torch.broadcast_shapes(mask.shape, scores_shape) == scores_shape
+    except RuntimeError:
+        broadcasts = False
+    if not broadcasts:
+        raise ValueError(
+            f"mask of shape {tuple(mask.shape)} does not broadcast to the scores' shape "
+            f"{tuple(scores_shape)} = (..., Lq={lq}, Lk={lk}); its last two dims must be "
+            f"(Lq, Lk), (1, Lk) or (Lq, 1), and it may not add leading dims."
+        )
+
+
+def masked_softmax(scores: Tensor, mask: Tensor | None = None) -> Tensor:
+    """Softmax over the key axis (the last one), ignoring keys where ``mask`` is False.
+
+    ``scores`` has shape ``(..., Lq, Lk)``; ``mask`` is bool and broadcasts to it,
+    True meaning "may attend". A row whose keys are all masked gets all-zero weights
+    (not NaN), so a query with nothing to look at contributes a zero vector, and
+    gradients stay finite.
+    """
+    if mask is None:
+        return torch.softmax(scores, dim=-1)
+    _check_mask(mask, scores.shape)
+    weights = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
+    # A row with every key masked is 0/0 = NaN after softmax; refilling the masked
+    # entries with 0 clears it (and blocks the NaN from the backward pass too).
+    return weights.masked_fill(~mask, 0.0)
+
+
+def attention_scores(query: Tensor, key: Tensor) -> Tensor:
+    """Scaled dot-product logits ``query @ key^T / sqrt(d_k)``, shape ``(..., Lq, Lk)``."""
+    _check_inputs(query, key)
+    d_k = query.shape[-1]
+    if key.shape[-1] != d_k:
+        raise ValueError(
+            f"query and key must share the feature size d_k (they are compared by a dot "
+            f"product), got query {tuple(query.shape)} with d_k={d_k} and key "
+            f"{tuple(key.shape)} with d_k={key.shape[-1]}; project them to the same size first."
+        )
+    return query @ key.transpose(-2, -1) / math.sqrt(d_k)
+
+
+def scaled_dot_product_attention(
+    query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None = None
+) -> tuple[Tensor, Tensor]:
+    """Attention(Q, K, V) = softmax(Q K^T / sqrt(d_k)) V, as in Vaswani et al. (2017).
+
+    Returns ``(output, weights)``: ``output`` has shape ``(..., Lq, d_v)`` and
+    ``weights`` ``(..., Lq, Lk)``, each row summing to 1 over the keys. With a bool
+    ``mask`` (True = may attend), masked keys get weight 0; a query whose keys are
+    all masked gets all-zero weights and a zero output row.
+    """
+    _check_inputs(query, key, value)
+    scores = attention_scores(query, key)
+    weights = masked_softmax(scores, mask)
+    return weights @ value, weights
+
+
+class AdditiveAttention(nn.Module):
+    """Additive (Bahdanau) attention: score(q, k) = v^T tanh(W_q q + W_k k).
+
+    A one-hidden-layer network scores every (query, key) pair, so queries and keys may
+    have different sizes. Called like :func:`scaled_dot_product_attention`:
+    ``(query, key, value, mask=None) -> (output, weights)``, with the same masking rule.
+    """
+
+    def __init__(self, query_size: int, key_size: int, hidden_size: int) -> None:
+        super().__init__()
+        self.W_q = nn.Linear(query_size, hidden_size, bias=False)
+        self.W_k = nn.Linear(key_size, hidden_size, bias=False)
+        self.v = nn.Linear(hidden_size, 1, bias=False)
+
+    def forward(
+        self, query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
+        _check_inputs(query, key, value)
+        for name, tensor, size in (
+            ("query", query, self.W_q.in_features),
+            ("key", key, self.W_k.in_features),
+        ):
+            if tensor.shape[-1] != size:
+                raise ValueError(
+                    f"{name} must have {size} features (this module's {name}_size), got "
+                    f"shape {tuple(tensor.shape)}."
+                )
+        # (..., Lq, 1, h) + (..., 1, Lk, h) -> (..., Lq, Lk, h): every query meets every key.
+        hidden = torch.tanh(self.W_q(query).unsqueeze(-2) + self.W_k(key).unsqueeze(-3))
+        scores = self.v(hidden).squeeze(-1)
+        weights = masked_softmax(scores, mask)
+        return weights @ value, weights

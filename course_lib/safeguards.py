@@ -1,0 +1,227 @@
+"""nbgrader preprocessors that make grading hold against broken and hostile submissions.
+
+nbgrader runs the tests inside the student's own kernel, so before anything runs:
+
+- ``RebuildFromRelease`` rebuilds the submission on the released notebook: every read-only
+  and test cell comes from the release (deleted, edited, duplicated or re-pointed test cells
+  do not matter), the student's answer cells and their own extra cells are kept in place,
+  and any of the student's code that reaches into the grader (patching torch or course_lib,
+  IPython input transformers, builtins, frames, ``exec``) is replaced by an error that says so.
+- ``ResilientExecute`` survives a kernel that dies (``os._exit``, a segfault, the memory limit):
+  it marks the cell that killed it and reruns the notebook without it, so only that cell's
+  points are lost and nothing else of the student's work.
+- ``HideHiddenTests`` keeps hidden test code out of feedback: test cells show their visible
+  part, and errors show their one-line message, not a traceback through hidden code.
+"""
+from __future__ import annotations
+
+import ast
+import copy
+import os
+import re
+
+import nbformat
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat import NotebookNode
+from traitlets import Integer
+
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+
+REFUSED = "SubmissionRefused"
+CRASHED = "KernelDied"
+
+# Modules whose import from an answer gives access to the grader's machinery.
+_MODULES = {"IPython", "ipykernel", "builtins", "ctypes", "gc", "importlib", "inspect", "traitlets",
+            "jupyter_client", "zmq", "nbgrader", "nbclient", "course_lib.grading", "course_lib.checks",
+            "course_lib.quiz", "course_lib.notebook", "unittest.mock", "types"}
+# Callables that reach around the code a student writes.
+_CALLS = {"exec", "eval", "compile", "globals", "setattr", "delattr", "__import__", "get_ipython",
+          "breakpoint", "vars"}
+# Attributes that touch the interpreter, the kernel or other objects' code.
+_ATTRS = {"modules", "settrace", "setprofile", "_getframe", "meta_path", "path_hooks", "excepthook",
+          "displayhook", "f_globals", "f_locals", "f_back", "gi_frame", "input_transformers_cleanup",
+          "input_transformers_post", "ast_transformers", "user_ns", "events", "set_custom_exc",
+          "register_magic_function", "environ", "putenv"}
+_DUNDER_OK = {"__init__", "__call__", "__name__", "__doc__", "__len__", "__getitem__", "__repr__", "__str__", "__iter__"}
+
+
+def _local_names(scope: ast.AST) -> set[str]:
+    """Names a function (or a cell) binds itself: parameters, assignments, loop variables, defs."""
+    a = scope.args
+    names = {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs}
+    names |= {x.arg for x in (a.vararg, a.kwarg) if x is not None}
+    for node in _scope_nodes(scope):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (*_SCOPES[:2], ast.ClassDef)):
+            names.add(node.name)
+    return names
+
+
+def _base_name(node: ast.AST) -> str | None:
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+
+
+def _scope_nodes(scope: ast.AST):
+    """Nodes of one scope, not descending into nested functions."""
+    stack = list(ast.iter_child_nodes(scope))
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, _SCOPES):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+def _check_assignments(scope: ast.AST, own: set[str], reasons: list[str]) -> None:
+    """Flag assignments to attributes or items of objects the scope (or an enclosing function) does not own."""
+    if isinstance(scope, ast.Module):
+        own = {n.id for n in _scope_nodes(scope) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        own |= {n.name for n in _scope_nodes(scope) if isinstance(n, (*_SCOPES[:2], ast.ClassDef))}
+    else:
+        own = own | _local_names(scope)
+    for node in _scope_nodes(scope):
+        targets = []
+        if isinstance(node, (ast.Assign, ast.Delete)):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        for target in targets:
+            base = _base_name(target)
+            if isinstance(target, (ast.Attribute, ast.Subscript)) and base and base not in own and base != "self":
+                reasons.append(f"changes `{ast.unparse(target)}`, which it does not own")
+        if isinstance(node, _SCOPES):
+            _check_assignments(node, own, reasons)
+
+
+def screen(source: str) -> list[str]:
+    """Reasons why a student's code cell must not run under the grader (empty if none)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []  # it will fail on its own, with Python's own message
+    reasons: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            for module in modules:
+                if module in _MODULES or module.split(".")[0] in _MODULES - {"course_lib"}:
+                    reasons.append(f"imports `{module}`, which reaches into the grader")
+        elif isinstance(node, ast.Name) and node.id in _CALLS:
+            reasons.append(f"uses `{node.id}`")
+        elif isinstance(node, ast.Name) and node.id == "__builtins__":
+            reasons.append("uses `__builtins__`")
+        elif isinstance(node, ast.Attribute) and (node.attr in _ATTRS or (
+                node.attr.startswith("__") and node.attr.endswith("__") and node.attr not in _DUNDER_OK)):
+            reasons.append(f"uses the attribute `{node.attr}`")
+        elif isinstance(node, ast.Global):
+            reasons.append(f"declares `global {', '.join(node.names)}`")
+    _check_assignments(tree, set(), reasons)
+    return sorted(set(reasons))
+
+
+def refusal_source(cell_id: str, reasons: list[str]) -> str:
+    """Code that stands in for a refused cell: it raises, so the cell's exercise scores nothing."""
+    message = (f"The grader did not run cell {cell_id!r}: it {'; it '.join(reasons)}. "
+               "Answers may only define their own functions and values.")
+    return f"raise RuntimeError({message!r})  # {REFUSED}"
+
+
+def _release_notebook(config, assignment: str, notebook: str) -> NotebookNode:
+    coursedir = CourseDirectory(config=config)
+    path = os.path.join(coursedir.root, coursedir.release_directory, assignment, f"{notebook}.ipynb")
+    return nbformat.read(path, as_version=4)
+
+
+def _grade_id(cell: NotebookNode) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+class RebuildFromRelease(NbGraderPreprocessor):
+    """Put the student's answers back into the released notebook and refuse tampering code."""
+
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
+        info = resources["nbgrader"]
+        release = _release_notebook(self.config, info["assignment"], info["notebook"])
+        answer_ids = {_grade_id(c) for c in release.cells if c.metadata.get("nbgrader", {}).get("solution")}
+        answers: dict[str, NotebookNode] = {}
+        extras: dict[str | None, list[NotebookNode]] = {}
+        anchor: str | None = None
+        for cell in nb.cells:
+            gid = _grade_id(cell)
+            if gid in answer_ids:
+                answers.setdefault(gid, cell)  # a pasted copy of an answer cell is ignored
+                anchor = gid
+            elif gid is None and cell.cell_type in ("code", "markdown"):
+                cell = copy.deepcopy(cell)
+                cell.metadata.pop("nbgrader", None)
+                extras.setdefault(anchor, []).append(cell)
+            else:
+                anchor = gid if gid in {_grade_id(c) for c in release.cells} else anchor
+        rebuilt = copy.deepcopy(release)
+        cells = list(extras.get(None, []))
+        for cell in rebuilt.cells:
+            gid = _grade_id(cell)
+            if gid in answers:
+                cell.source = answers[gid].source
+            cells.append(cell)
+            cells.extend(extras.get(gid, []))
+        for cell in cells:
+            if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("locked"):
+                reasons = screen(cell.source)
+                if reasons:
+                    self.log.warning("refused cell %s: %s", _grade_id(cell), "; ".join(reasons))
+                    cell.source = refusal_source(_grade_id(cell) or "added by the student", reasons)
+        rebuilt.cells = cells
+        return rebuilt, resources
+
+    def preprocess_cell(self, cell, resources, index):
+        return cell, resources
+
+
+class ResilientExecute(Execute):
+    """nbgrader's Execute, but a dead or unresponsive kernel costs only the cell that caused it."""
+
+    max_crashes = Integer(4, help="Cells that may kill or hang the kernel before grading gives up").tag(config=True)
+
+    def on_cell_start(self, **kwargs) -> None:
+        self._running = kwargs["cell_index"]
+
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
+        skipped: dict[int, str] = {}
+        while True:
+            attempt = copy.deepcopy(nb)
+            for index, why in skipped.items():
+                attempt.cells[index].source = f"raise RuntimeError({why!r})  # {CRASHED}"
+            self._running = None
+            try:
+                return super().preprocess(attempt, resources)
+            except (DeadKernelError, CellTimeoutError) as error:
+                if self._running is None or len(skipped) >= self.max_crashes:
+                    raise
+                self.log.warning("cell %d: %s; rerunning without it", self._running, type(error).__name__)
+                skipped[self._running] = (
+                    "The kernel died while running this cell (os._exit, a crash or the memory limit); it was skipped."
+                    if isinstance(error, DeadKernelError) else
+                    "This cell did not finish within the time limit and did not stop when interrupted; it was skipped.")
+
+
+_HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*$", re.S | re.M)
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """Feedback shows visible tests and one-line failure messages, never hidden test code."""
+
+    def preprocess_cell(self, cell, resources, index):
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and cell.cell_type == "code":
+            cell.source = _HIDDEN.sub("# (hidden tests run here when your work is graded)", cell.source)
+            for output in cell.get("outputs", []):
+                if output.output_type == "error":
+                    output.traceback = [f"{output.ename}: {output.evalue}".strip()]
+        return cell, resources
