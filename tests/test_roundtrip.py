@@ -140,9 +140,10 @@ def test_feedback_explains_failures_and_hides_hidden_tests(lesson, graded):
     assert re.search(r"Score: 0(\.0)? /", section), "feedback should show the failed exercise's score"
     assert re.search(r"^\w*(Error|CheckFailed|ShortcutUsed): \S", section, re.M), "feedback should say why it failed"
     source = nbformat.read(course.solution_path(lesson), as_version=4)
-    hidden = [line.strip() for cell in source.cells
-              for block in re.findall(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", cell.source, re.S)
-              for line in block.splitlines() if len(line.strip()) > 25]
+    pattern = r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS"
+    shown = {line.strip() for cell in source.cells for line in re.sub(pattern, "", cell.source, flags=re.S).splitlines()}
+    hidden = [line.strip() for cell in source.cells for block in re.findall(pattern, cell.source, re.S)
+              for line in block.splitlines() if len(line.strip()) > 25 and line.strip() not in shown]
     assert hidden, "the lesson has hidden tests"
     leaked = [line for line in hidden if line in text]
     assert leaked == [], f"feedback shows hidden test code: {leaked[:3]}"
