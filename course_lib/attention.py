@@ -15,6 +15,8 @@ The leading ``...`` dims (batch, heads) may differ in size as long as they broad
 from __future__ import annotations
 
 import math
+from itertools import zip_longest
+from typing import Sequence
 
 import torch
 from torch import Tensor, nn
@@ -25,6 +27,17 @@ __all__ = [
     "masked_softmax",
     "scaled_dot_product_attention",
 ]
+
+
+def _broadcast(*shapes: Sequence[int]) -> tuple[int, ...] | None:
+    """The broadcast shape, or None if the shapes do not broadcast (cheaper than torch.broadcast_shapes)."""
+    result: list[int] = []
+    for sizes in zip_longest(*(reversed(tuple(s)) for s in shapes), fillvalue=1):
+        wide = {size for size in sizes if size != 1}
+        if len(wide) > 1:
+            return None
+        result.append(wide.pop() if wide else 1)
+    return tuple(reversed(result))
 
 
 def _check_tensor(name: str, tensor: object) -> None:
@@ -67,9 +80,7 @@ def _check_inputs(query: Tensor, key: Tensor, value: Tensor | None = None) -> No
             f"key {tuple(key.shape)} with Lk={key.shape[-2]} and value {tuple(value.shape)} "
             f"with Lk={value.shape[-2]}."
         )
-    try:
-        torch.broadcast_shapes(*(tensor.shape[:-2] for tensor in named.values()))
-    except RuntimeError:
+    if _broadcast(*(tensor.shape[:-2] for tensor in named.values())) is None:
         shapes = ", ".join(f"{name} {tuple(tensor.shape)}" for name, tensor in named.items())
         raise ValueError(
             f"the leading (batch/head) dims of {shapes} do not broadcast; "
@@ -91,11 +102,7 @@ def _check_mask(mask: Tensor, scores_shape: torch.Size) -> None:
             f"and an additive 0/-inf mask with mask == 0."
         )
     lq, lk = scores_shape[-2], scores_shape[-1]
-    try:
-        broadcasts = torch.broadcast_shapes(mask.shape, scores_shape) == scores_shape
-    except RuntimeError:
-        broadcasts = False
-    if not broadcasts:
+    if _broadcast(mask.shape, scores_shape) != tuple(scores_shape):
         raise ValueError(
             f"mask of shape {tuple(mask.shape)} does not broadcast to the scores' shape "
             f"{tuple(scores_shape)} = (..., Lq={lq}, Lk={lk}); its last two dims must be "

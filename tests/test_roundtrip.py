@@ -109,7 +109,7 @@ def test_every_exercise_has_two_mutants(lesson):
 
 @pytest.mark.parametrize(
     "lesson, index",
-    [pytest.param(lesson, i, marks=pytest.mark.xdist_group(lesson), id=m.name)
+    [pytest.param(lesson, i, marks=pytest.mark.xdist_group(lesson), id=f"{lesson}-{m.name}")
      for lesson in LESSONS for i, m in enumerate(mutants(lesson))],
 )
 def test_mutant_loses_exactly_its_points(lesson, index, graded):

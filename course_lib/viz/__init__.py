@@ -1,0 +1,1 @@
+"""Plots and interactive widgets, one module per lesson topic."""

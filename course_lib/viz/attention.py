@@ -1,0 +1,181 @@
+"""Attention-weight plots and explorers for lesson 02_attention.
+
+Each explorer takes the learner's own functions, so what it shows is what their code computes:
+
+- :func:`query_explorer` moves one 2-d query among six keys on the unit circle (sliders for its
+  angle and length, and a softmax temperature) and shows the keys, the query, the output and the
+  weights;
+- :func:`scaling_explorer` draws random unit-variance queries and keys of size ``d_k`` (a slider
+  over 1, 2, 4, ..., 1024), with a temperature slider and a checkbox that divides the scores by
+  sqrt(d_k), and shows how peaked the weights are.
+
+Both redraw their plot and a line of printed weights on every change. The first view is computed
+before any widget is built, so an unfinished exercise fails the cell itself with its one-line
+message instead of leaving an empty widget.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import matplotlib.pyplot as plt
+import torch
+
+__all__ = ["plot_weights", "query_explorer", "scaling_explorer", "entropy"]
+
+_WIDE = {"description_width": "initial"}  # show slider labels in full
+
+
+def entropy(weights: torch.Tensor) -> float:
+    """Entropy in nats of one row of weights (0 for a one-hot row, log n for a uniform one)."""
+    p = weights.detach().double()
+    return float(-(p * p.clamp_min(1e-300).log()).sum())
+
+
+def plot_weights(weights: torch.Tensor, query_labels: Sequence[str] | None = None,
+                 key_labels: Sequence[str] | None = None, ax: plt.Axes | None = None,
+                 title: str | None = None, annotate: bool = True) -> plt.Axes:
+    """Heatmap of a (Lq, Lk) weight matrix: queries down, keys across, values printed in the cells."""
+    weights = weights.detach().cpu().double()
+    if weights.dim() != 2:
+        raise ValueError(f"plot_weights expects one (Lq, Lk) matrix; got shape {tuple(weights.shape)}.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.8 * weights.shape[1] + 1.6, 0.6 * weights.shape[0] + 1.2))
+    ax.imshow(weights.numpy(), cmap="Blues", vmin=0.0, vmax=1.0)
+    lq, lk = weights.shape
+    ax.set_xticks(range(lk), key_labels if key_labels is not None else [str(j) for j in range(lk)])
+    ax.set_yticks(range(lq), query_labels if query_labels is not None else [str(i) for i in range(lq)])
+    if annotate and lq * lk <= 100:
+        for i in range(lq):
+            for j in range(lk):
+                value = weights[i, j].item()
+                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8,
+                        color="white" if value > 0.6 else "black")
+    ax.grid(False)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def _explorer(controls: dict, compute: Callable, draw: Callable):
+    """Controls above an Output area that ``draw`` fills again whenever a control changes.
+
+    ``compute(**values)`` runs the learner's code; ``draw(result, **values)`` returns a figure and
+    a line of text. The first call happens here, outside any widget, so its errors reach the cell.
+    """
+    import ipywidgets as w
+    from IPython.display import display
+
+    out = w.Output()
+
+    def show(result, values) -> None:
+        figure, text = draw(result, **values)
+        out.clear_output(wait=True)
+        with out:
+            display(figure)
+            print(text)
+        plt.close(figure)
+
+    def redraw(_=None) -> None:
+        values = {name: control.value for name, control in controls.items()}
+        try:
+            result = compute(**values)
+        except Exception as error:  # the learner's code failed for these settings: say so in one line
+            out.clear_output(wait=True)
+            with out:
+                print(f"✗ your code failed for {values}: {type(error).__name__}: {error}")
+            return
+        show(result, values)
+
+    first = {name: control.value for name, control in controls.items()}
+    show(compute(**first), first)
+    for control in controls.values():
+        control.observe(redraw, names="value")
+    return w.VBox([w.HBox(list(controls.values()), layout=w.Layout(flex_flow="row wrap")), out])
+
+
+def query_explorer(attention: Callable, num_keys: int = 6):
+    """Sliders move a 2-d query among ``num_keys`` unit keys; the weights follow.
+
+    ``attention(query, key, value) -> (output, weights)`` is the learner's scaled dot-product
+    attention; the values are the keys themselves, so the output is a point in the same plane.
+    A temperature T divides the scores: softmax(q.k / (sqrt(2) T)) is computed as attention(q / T, ...).
+    """
+    import ipywidgets as w
+
+    angles = torch.arange(num_keys, dtype=torch.float32) * (2 * math.pi / num_keys)
+    keys = torch.stack([angles.cos(), angles.sin()], dim=-1)            # (num_keys, 2)
+    controls = {
+        "angle": w.IntSlider(value=40, min=0, max=360, step=5, description="query angle°", style=_WIDE),
+        "length": w.FloatSlider(value=2.0, min=0.1, max=8.0, step=0.1, description="query length", style=_WIDE),
+        "temperature": w.FloatSlider(value=1.0, min=0.1, max=5.0, step=0.1, description="temperature", style=_WIDE),
+    }
+
+    def compute(angle, length, temperature):
+        theta = math.radians(angle)
+        query = length * torch.tensor([[math.cos(theta), math.sin(theta)]])
+        output, weights = attention(query / temperature, keys, keys)
+        return query[0], output.detach()[0], weights.detach()[0]
+
+    def draw(result, angle, length, temperature):
+        query, output, weights = result
+        fig, (left, right) = plt.subplots(1, 2, figsize=(8.5, 3.5))
+        for i, key in enumerate(keys):
+            left.annotate("", xy=key.tolist(), xytext=(0, 0),
+                          arrowprops=dict(arrowstyle="->", color="tab:blue", lw=1 + 4 * weights[i].item()))
+            left.annotate(f"k{i}", (key * 1.15).tolist(), ha="center", va="center")
+        shown = query / max(length, 1.0)
+        left.annotate("", xy=shown.tolist(), xytext=(0, 0), arrowprops=dict(arrowstyle="->", color="tab:red", lw=2))
+        left.plot(*output.tolist(), "k*", markersize=12, label="output (weighted mean of values)")
+        left.set_xlim(-1.45, 1.45)
+        left.set_ylim(-1.45, 1.45)
+        left.set_aspect("equal")
+        left.legend(loc="lower left", fontsize=7)
+        left.set_title("query (red, drawn at most unit length)", fontsize=9)
+        right.bar([f"k{i}" for i in range(len(keys))], weights.numpy(), color="tab:blue")
+        right.set_ylim(0, 1)
+        right.set_title(f"weights: entropy {entropy(weights):.2f} nats (uniform: {math.log(len(keys)):.2f})", fontsize=9)
+        fig.tight_layout()
+        text = (f"angle {angle}°, length {length:.1f}, temperature {temperature:.1f} -> weights "
+                + " ".join(f"{x:.3f}" for x in weights.tolist()))
+        return fig, text
+
+    return _explorer(controls, compute, draw)
+
+
+def scaling_explorer(attention_scores: Callable, masked_softmax: Callable, num_keys: int = 12, seed: int = 3):
+    """Random N(0, 1) query and keys of size d_k; a checkbox divides the scores by sqrt(d_k).
+
+    ``attention_scores(query, key)`` (scaled) and ``masked_softmax(scores)`` are the learner's;
+    the unscaled scores are ``query @ key.T``.
+    """
+    import ipywidgets as w
+
+    controls = {
+        "d_k": w.SelectionSlider(options=[2**i for i in range(11)], value=256, description="d_k", style=_WIDE),
+        "temperature": w.FloatSlider(value=1.0, min=0.1, max=5.0, step=0.1, description="temperature", style=_WIDE),
+        "scaled": w.Checkbox(value=False, description="divide by sqrt(d_k)"),
+    }
+
+    def compute(d_k, temperature, scaled):
+        generator = torch.Generator().manual_seed(seed)
+        query = torch.randn(1, d_k, generator=generator)
+        keys = torch.randn(num_keys, d_k, generator=generator)
+        scores = attention_scores(query, keys) if scaled else query @ keys.T
+        return masked_softmax(scores / temperature).detach()[0]
+
+    def draw(weights, d_k, temperature, scaled):
+        fig, ax = plt.subplots(figsize=(7, 2.9))
+        ax.bar(range(num_keys), weights.numpy(), color="tab:green" if scaled else "tab:orange")
+        ax.set_ylim(0, 1)
+        ax.set_xticks(range(num_keys))
+        ax.set_xlabel("key")
+        ax.set_ylabel("weight")
+        kind = "q·k / sqrt(d_k)" if scaled else "raw q·k"
+        ax.set_title(f"d_k = {d_k}, {kind}, T = {temperature:.1f}: largest weight {weights.max():.2f}, "
+                     f"entropy {entropy(weights):.2f} nats", fontsize=9)
+        fig.tight_layout()
+        text = f"d_k={d_k} {kind} T={temperature:.1f} -> weights " + " ".join(f"{x:.3f}" for x in weights.tolist())
+        return fig, text
+
+    return _explorer(controls, compute, draw)
