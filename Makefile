@@ -5,7 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup lab test release benchmark grade
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup browser lab test release benchmark grade
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,10 +16,14 @@ $(STAMP): requirements.txt pyproject.toml
 
 setup: $(STAMP)  ## create .venv with the pinned stack and course_lib
 
+browser:  ## Debian's Chromium for the browser test (a test tool's own browser download cannot work offline)
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	  ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium fonts-noto-color-emoji)
+
 lab: setup  ## open the course in JupyterLab (start with notebooks/01_rnn_limits)
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)"
 
-test: setup  ## the whole test suite, on both cores
+test: setup browser  ## the whole test suite, on both cores
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 release: setup  ## strip solution outputs and regenerate notebooks/ from solutions/
