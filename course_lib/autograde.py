@@ -124,7 +124,8 @@ def preflight(course_dir: Path, student: str, lesson: str) -> Outcome | None:
         return Outcome(student, "refused", [f"malformed notebook {expected.name}: {str(error).splitlines()[0][:200]}"])
     release = nbformat.read(course_dir / "notebooks" / lesson / f"{lesson}.ipynb", as_version=4)
     ours, theirs = _answer_ids(release), _answer_ids(nb)
-    if 2 * len(theirs & ours) <= len(theirs):  # most of its answer cells are not this lesson's
+    foreign = theirs - set(cells_by_id(release))  # answer cells this lesson has no cell for at all
+    if not theirs & ours or len(foreign) > len(theirs & ours):
         other = "has no exercise cells" if not theirs else "belongs to another assignment"
         return Outcome(student, "refused", [f"{expected.name} {other}: it does not have the {lesson} answer cells"])
     return outcome if outcome.reasons else None
@@ -192,7 +193,7 @@ def grade_one(course_dir: Path, lesson: str, student: str, prefix: list[str], ti
             outcome.reasons += _cell_reasons(course_dir, student, lesson)
             break
         if "database is locked" not in log or attempt == 1:
-            causes = re.findall(r"^\s*(\w+(?:Error|Exception): .+)$", log, re.M) or ["see the log"]
+            causes = re.findall(r"^\s*([\w.]+(?:Error|Exception): .+)$", log, re.M) or ["see the log"]
             outcome.status = "failed"
             outcome.reasons.append(f"nbgrader failed: {causes[-1].strip()[:300]} (log: {log_path.relative_to(course_dir)})")
             break

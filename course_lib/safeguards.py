@@ -187,7 +187,7 @@ class RebuildFromRelease(NbGraderPreprocessor):
 class ResilientExecute(Execute):
     """nbgrader's Execute, but a dead or unresponsive kernel costs only the cell that caused it."""
 
-    max_crashes = Integer(4, help="Cells that may kill or hang the kernel before grading gives up").tag(config=True)
+    max_crashes = Integer(20, help="Cells that may kill or hang the kernel before grading gives up").tag(config=True)
 
     def on_cell_start(self, **kwargs) -> None:
         self._running = kwargs["cell_index"]
