@@ -91,11 +91,13 @@ def train(
     title: str = "training",
     plot: bool = True,
     clip: float | None = 1.0,
+    seconds: float | None = None,
 ) -> History:
     """Train ``model`` for ``steps`` steps with a progress bar and a live loss plot.
 
     ``batches`` is either an iterable of batches or a function ``step -> batch``;
-    ``loss_fn(model, batch)`` returns the scalar loss to minimise.
+    ``loss_fn(model, batch)`` returns the scalar loss to minimise. With ``seconds``, training
+    also stops once that much wall time has passed (to compare models at equal cost).
     """
     if steps < 1:
         raise ValueError(f"steps must be at least 1; got {steps}")
@@ -121,6 +123,9 @@ def train(
         bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
         if live:
             live.update(history)
+        if seconds is not None and time.perf_counter() - start >= seconds:
+            break
+    bar.close()
     history.seconds = time.perf_counter() - start
     if live:
         live.update(history, force=True)

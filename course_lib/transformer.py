@@ -49,6 +49,7 @@ from course_lib.multihead import MultiHeadAttention
 from course_lib.positional import sinusoidal_encoding
 
 __all__ = [
+    "embed",
     "PositionwiseFeedForward",
     "residual_sublayer",
     "EncoderLayer",
@@ -74,6 +75,16 @@ __all__ = [
 
 
 # --- the building blocks ----------------------------------------------------------------------
+
+
+def embed(tokens: Tensor, embedding: nn.Embedding, positional_encoding: Tensor) -> Tensor:
+    """The Transformer's input: embedding(tokens) * sqrt(d_model) + positional_encoding[:length].
+
+    tokens (batch, length) ids, ``embedding`` an ``nn.Embedding(vocab, d_model)``, ``positional_encoding``
+    a (max_len, d_model) table; returns (batch, length, d_model). No dropout (``Transformer.embed`` adds it).
+    """
+    x = embedding(tokens) * math.sqrt(embedding.embedding_dim)
+    return x + positional_encoding[: tokens.shape[1]].to(x.dtype)
 
 
 class PositionwiseFeedForward(nn.Module):
@@ -338,8 +349,7 @@ class Transformer(nn.Module):
                 f"the sequence has {length} tokens but this Transformer was built with "
                 f"max_len={self.max_len}; truncate it or build the model with a larger max_len."
             )
-        x = embedding(tokens) * math.sqrt(self.d_model)
-        return self.dropout(x + self.positional_encoding[:length].to(x.dtype))
+        return self.dropout(embed(tokens, embedding, self.positional_encoding))
 
     def encode(self, src: Tensor, src_mask: Tensor | None = None) -> Tensor:
         """The memory: the encoder's output (batch, Ls, d_model) for source ids (batch, Ls)."""

@@ -48,6 +48,22 @@ FIGURES: dict[str, dict[str, tuple[str, float]]] = {
         "trained_probe_accuracy_last_block_residual": (">=", 0.6),
         "trained_probe_accuracy_last_block_no_residual": ("<=", 0.15),
     },
+    "05_transformer": {
+        "reversal_token_accuracy_teacher_forcing": (">=", 0.95),
+        "reversal_sequence_accuracy_greedy": (">=", 0.8),
+        "reversal_cross_attention_on_mirrored_position": (">=", 0.25),
+        "gradient_last_over_first_decoder_layer_post_norm": (">=", 1.2),
+        "gradient_last_over_first_decoder_layer_pre_norm": ("<=", 1.0),
+    },
+    "06_translation": {
+        "transformer_greedy_bleu_valid": (">=", 85.0),
+        "transformer_greedy_bleu_test": (">=", 85.0),
+        "transformer_beam_bleu_test_subset": (">=", 85.0),
+        "bleu_difference_from_sacrebleu": ("<=", 1e-6),
+        "cache_gives_same_translations": (">=", 1.0),
+        "gru_greedy_bleu_test": (">=", 60.0),
+        "transformer_minus_gru_bleu_test": (">=", 3.0),
+    },
 }
 
 COMPARE = {">=": operator.ge, "<=": operator.le}

@@ -1,0 +1,2 @@
+class EncoderLayer(transformer.EncoderLayer):
+    pass

@@ -1,0 +1,4 @@
+def add_and_norm(x, sublayer, norm, norm_first=False):
+    if norm_first:
+        return norm(x + sublayer(x))
+    return x + sublayer(norm(x))

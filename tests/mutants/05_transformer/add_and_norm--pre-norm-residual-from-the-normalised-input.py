@@ -1,0 +1,5 @@
+def add_and_norm(x, sublayer, norm, norm_first=False):
+    if norm_first:
+        h = norm(x)
+        return h + sublayer(h)
+    return norm(x + sublayer(x))

@@ -1,0 +1,4 @@
+def add_and_norm(x, sublayer, norm, norm_first=False):
+    if norm_first:
+        return x + sublayer(norm(x))
+    return x + norm(sublayer(x))

@@ -1,0 +1,2 @@
+def embed(tokens, embedding, positional_encoding):
+    return embedding(tokens) + positional_encoding[: tokens.shape[1]]

@@ -1,0 +1,2 @@
+def embed(tokens, embedding, positional_encoding):
+    return embedding(tokens) * math.sqrt(embedding.embedding_dim) + positional_encoding[: len(tokens)]

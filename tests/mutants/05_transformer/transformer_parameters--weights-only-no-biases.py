@@ -1,0 +1,7 @@
+def transformer_parameters(d_model, d_ff, num_layers, vocab):
+    attention = 4 * d_model * d_model
+    feed_forward = 2 * d_model * d_ff
+    norm = 2 * d_model
+    encoder = num_layers * (attention + feed_forward + 2 * norm) + norm
+    decoder = num_layers * (2 * attention + feed_forward + 3 * norm) + norm
+    return vocab * d_model + encoder + decoder + vocab

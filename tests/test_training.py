@@ -1,0 +1,49 @@
+"""course_lib.training: the loop used by every lesson that trains."""
+import time
+
+import pytest
+import torch
+
+from course_lib import training
+
+
+def _regression():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    x = torch.randn(64, 3)
+    y = x @ torch.tensor([[1.0], [-2.0], [0.5]])
+    return model, (x, y), lambda m, batch: torch.nn.functional.mse_loss(m(batch[0]), batch[1])
+
+
+def test_train_lowers_the_loss_and_records_every_step():
+    model, batch, loss_fn = _regression()
+    history = training.train(model, lambda step: batch, loss_fn, steps=200, lr=0.05)
+    assert history.steps == list(range(200))
+    assert history.losses[-1] < 0.01 * history.losses[0]
+    assert not model.training
+
+
+def test_train_stops_when_its_wall_time_is_spent():
+    model, batch, loss_fn = _regression()
+
+    def slow_loss(m, b):
+        time.sleep(0.02)
+        return loss_fn(m, b)
+
+    history = training.train(model, lambda step: batch, slow_loss, steps=10_000, seconds=0.2)
+    assert 1 <= len(history.steps) < 100
+    assert 0.2 <= history.seconds < 2.0
+
+
+def test_train_refuses_zero_steps():
+    model, batch, loss_fn = _regression()
+    with pytest.raises(ValueError, match="steps must be at least 1"):
+        training.train(model, lambda step: batch, loss_fn, steps=0)
+
+
+def test_budget_shrinks_under_grading(monkeypatch):
+    monkeypatch.delenv("COURSE_FAST", raising=False)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    assert training.budget(full=100, fast=3) == 100
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert training.budget(full=100, fast=3) == 3
