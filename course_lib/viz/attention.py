@@ -21,6 +21,8 @@ from typing import Callable, Sequence
 import matplotlib.pyplot as plt
 import torch
 
+from course_lib.viz import explorer
+
 __all__ = ["plot_weights", "query_explorer", "scaling_explorer", "entropy"]
 
 _WIDE = {"description_width": "initial"}  # show slider labels in full
@@ -55,43 +57,6 @@ def plot_weights(weights: torch.Tensor, query_labels: Sequence[str] | None = Non
     if title:
         ax.set_title(title)
     return ax
-
-
-def _explorer(controls: dict, compute: Callable, draw: Callable):
-    """Controls above an Output area that ``draw`` fills again whenever a control changes.
-
-    ``compute(**values)`` runs the learner's code; ``draw(result, **values)`` returns a figure and
-    a line of text. The first call happens here, outside any widget, so its errors reach the cell.
-    """
-    import ipywidgets as w
-    from IPython.display import display
-
-    out = w.Output()
-
-    def show(result, values) -> None:
-        figure, text = draw(result, **values)
-        out.clear_output(wait=True)
-        with out:
-            display(figure)
-            print(text)
-        plt.close(figure)
-
-    def redraw(_=None) -> None:
-        values = {name: control.value for name, control in controls.items()}
-        try:
-            result = compute(**values)
-        except Exception as error:  # the learner's code failed for these settings: say so in one line
-            out.clear_output(wait=True)
-            with out:
-                print(f"✗ your code failed for {values}: {type(error).__name__}: {error}")
-            return
-        show(result, values)
-
-    first = {name: control.value for name, control in controls.items()}
-    show(compute(**first), first)
-    for control in controls.values():
-        control.observe(redraw, names="value")
-    return w.VBox([w.HBox(list(controls.values()), layout=w.Layout(flex_flow="row wrap")), out])
 
 
 def query_explorer(attention: Callable, num_keys: int = 6):
@@ -140,7 +105,7 @@ def query_explorer(attention: Callable, num_keys: int = 6):
                 + " ".join(f"{x:.3f}" for x in weights.tolist()))
         return fig, text
 
-    return _explorer(controls, compute, draw)
+    return explorer(controls, compute, draw)
 
 
 def scaling_explorer(attention_scores: Callable, masked_softmax: Callable, num_keys: int = 12, seed: int = 3):
@@ -178,4 +143,4 @@ def scaling_explorer(attention_scores: Callable, masked_softmax: Callable, num_k
         text = f"d_k={d_k} {kind} T={temperature:.1f} -> weights " + " ".join(f"{x:.3f}" for x in weights.tolist())
         return fig, text
 
-    return _explorer(controls, compute, draw)
+    return explorer(controls, compute, draw)

@@ -24,6 +24,8 @@ from typing import Callable
 import matplotlib.pyplot as plt
 import torch
 
+from course_lib.viz import explorer
+
 __all__ = ["encoding_view", "encoding_explorer"]
 
 REFERENCE_POSITION = 30  # the dashed comparison curve in the dot-product panel
@@ -116,7 +118,6 @@ def encoding_explorer(sinusoidal_encoding: Callable[[int, int], torch.Tensor],
     stays inside the table.
     """
     import ipywidgets as w
-    from IPython.display import display
 
     if num_positions <= 2 * max_offset:
         raise ValueError(f"num_positions={num_positions} leaves no room for offsets up to ±{max_offset}")
@@ -129,27 +130,8 @@ def encoding_explorer(sinusoidal_encoding: Callable[[int, int], torch.Tensor],
         "offset": w.IntSlider(value=8, min=-max_offset, max=max_offset, description="offset k",
                               continuous_update=False),
     }
-    out = w.Output()
 
-    def show(values: dict) -> None:
-        figure, text = encoding_view(table, offset_map, **values)
-        out.clear_output(wait=True)
-        with out:
-            display(figure)
-            print(text)
-        plt.close(figure)
+    def view(**values):
+        return encoding_view(table, offset_map, **values)  # the learner's offset map runs here
 
-    def redraw(_=None) -> None:
-        values = {name: control.value for name, control in controls.items()}
-        try:
-            show(values)
-        except Exception as error:  # the learner's code failed for these settings: say so in one line
-            plt.close("all")
-            out.clear_output(wait=True)
-            with out:
-                print(f"✗ your code failed for {values}: {type(error).__name__}: {error}")
-
-    show({name: control.value for name, control in controls.items()})
-    for control in controls.values():
-        control.observe(redraw, names="value")
-    return w.VBox([w.HBox(list(controls.values()), layout=w.Layout(flex_flow="row wrap")), out])
+    return explorer(controls, view, lambda figure_and_text, **values: figure_and_text)
