@@ -37,17 +37,18 @@ cache and the attention weights reach inside the course ``Transformer``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
 import torch
 from torch import Tensor, nn
 
+from course_lib.arguments import check_int
 from course_lib.attention import scaled_dot_product_attention
 from course_lib.measure import wall_time
 from course_lib.multihead import MultiHeadAttention, merge_heads, split_heads
+from course_lib.training import inference
 from course_lib.transformer import (
     Transformer,
     _check_tokens,
@@ -75,13 +76,6 @@ __all__ = [
 # --- checks and shared machinery ----------------------------------------------------------------
 
 
-def _check_int(name: str, value: object, meaning: str, minimum: int = 1) -> None:
-    """Raise a ValueError saying what to pass unless ``value`` is an int >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        bound = "a positive int" if minimum == 1 else f"an int >= {minimum}"
-        raise ValueError(f"{name} must be {bound} ({meaning}); got {value!r}.")
-
-
 def _check_model(model: object) -> None:
     """Raise a TypeError unless ``model`` offers the encoder-decoder interface decoding relies on."""
     missing = [name for name in ("encode", "decode", "pad_id") if not hasattr(model, name)]
@@ -105,9 +99,9 @@ def _check_decoding(model: object, src: object, max_len: object, bos_id: object,
     """The checks every decoding function starts with."""
     _check_model(model)
     _check_tokens("src", src)
-    _check_int("max_len", max_len, "the most tokens to generate")
-    _check_int("bos_id", bos_id, "the id of the start token <bos>", minimum=0)
-    _check_int("eos_id", eos_id, "the id of the end token <eos>", minimum=0)
+    check_int("max_len", max_len, "the most tokens to generate")
+    check_int("bos_id", bos_id, "the id of the start token <bos>", minimum=0)
+    check_int("eos_id", eos_id, "the id of the end token <eos>", minimum=0)
     positions = getattr(model, "max_len", None)
     if positions is not None and max_len > positions:
         raise ValueError(
@@ -116,20 +110,6 @@ def _check_decoding(model: object, src: object, max_len: object, bos_id: object,
             f"max_len={positions} positions. Pass max_len <= {positions} or build the model with a "
             f"larger max_len."
         )
-
-
-@contextmanager
-def _inference(model: object) -> Iterator[None]:
-    """No gradients and eval mode (no dropout) inside; the model's previous mode is restored after."""
-    was_training = model.training if isinstance(model, nn.Module) else None
-    try:
-        with torch.no_grad():
-            if was_training is not None:
-                model.eval()
-            yield
-    finally:
-        if was_training is not None:
-            model.train(was_training)
 
 
 def _never_pad(scores: Tensor, pad_id: int) -> Tensor:
@@ -190,7 +170,7 @@ def greedy_decode(
     gradients in eval mode and restores the model's mode afterwards.
     """
     _check_decoding(model, src, max_len, bos_id, eos_id)
-    with _inference(model):
+    with inference(model):
         src_mask = padding_mask(src, model.pad_id)
         memory = model.encode(src, src_mask)
 
@@ -207,7 +187,7 @@ def length_penalty(length: int, alpha: float) -> float:
     A hypothesis's score is its summed log-probability divided by this. alpha = 0 ranks by plain
     log-probability; larger alpha favours longer outputs. It is 1 for a single token at any alpha.
     """
-    _check_int("length", length, "the number of generated tokens, <eos> included")
+    check_int("length", length, "the number of generated tokens, <eos> included")
     _check_alpha(alpha)
     return ((5 + length) / 6) ** alpha
 
@@ -247,7 +227,7 @@ def beam_search(
     log-probability / length_penalty(generated tokens, alpha).
     """
     _check_decoding(model, src, max_len, bos_id, eos_id)
-    _check_int("beam_size", beam_size, "how many hypotheses to keep")
+    check_int("beam_size", beam_size, "how many hypotheses to keep")
     _check_alpha(alpha)
     if src.shape[0] != 1:
         raise ValueError(
@@ -258,7 +238,7 @@ def beam_search(
     finished: list[tuple[float, list[int]]] = []  # (score, generated ids), in the order they finish
     live = torch.full((1, 1), bos_id, dtype=torch.long, device=src.device)  # (live, 1 + t), <bos> first
     live_log_probs = torch.zeros(1, dtype=torch.float64, device=src.device)
-    with _inference(model):
+    with inference(model):
         src_mask = padding_mask(src, model.pad_id)
         memory = model.encode(src, src_mask)
         for length in range(1, max_len + 1):
@@ -418,7 +398,7 @@ def cached_greedy_decode(
     """
     _check_transformer(model, "cached_greedy_decode")
     _check_decoding(model, src, max_len, bos_id, eos_id)
-    with _inference(model):
+    with inference(model):
         src_mask = padding_mask(src, model.pad_id)
         decoder = IncrementalDecoder(model, model.encode(src, src_mask), src_mask, attend)
         start = torch.full((src.shape[0], 1), bos_id, dtype=torch.long, device=src.device)
@@ -442,8 +422,8 @@ def generation_seconds(
     ``cached=True`` times ``cached_greedy_decode`` with ``attend`` (course Transformer only),
     ``cached=False`` ``greedy_decode``. The model needs at least ``steps`` positions (its ``max_len``).
     """
-    _check_int("steps", steps, "how many tokens to generate")
-    _check_int("repeats", repeats, "how many timed runs to take the best of")
+    check_int("steps", steps, "how many tokens to generate")
+    check_int("repeats", repeats, "how many timed runs to take the best of")
     if cached:
         return wall_time(
             lambda: cached_greedy_decode(model, src, steps, stop_at_eos=False, attend=attend), repeats=repeats
@@ -476,7 +456,7 @@ def cross_attention_weights(model: Transformer, src: Tensor, tgt_in: Tensor) -> 
         for layer in model.decoder.layers
     ]
     try:
-        with _inference(model):
+        with inference(model):
             model(src, tgt_in)
     finally:
         for handle in handles:

@@ -23,6 +23,8 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
+from course_lib.arguments import check_int
+
 __all__ = [
     "permutation_equivariance_gap",
     "sinusoidal_encoding",
@@ -37,15 +39,9 @@ BASE = 10000.0
 """The 10000 in the sinusoid's wavelengths: they grow geometrically from 2*pi to about BASE * 2*pi."""
 
 
-def _check_positive_int(name: str, value: object, meaning: str) -> None:
-    """Raise a ValueError that says what to pass when ``value`` is not a positive int."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int ({meaning}); got {value!r}.")
-
-
 def _check_even_d_model(d_model: object) -> None:
     """Sines and cosines come in pairs, so a sinusoidal encoding needs an even ``d_model``."""
-    _check_positive_int("d_model", d_model, "the size of each position's vector")
+    check_int("d_model", d_model, "the size of each position's vector")
     if d_model % 2:
         instead = f"{d_model - 1} or {d_model + 1}" if d_model > 1 else "2"
         raise ValueError(
@@ -94,7 +90,7 @@ def sinusoidal_encoding(num_positions: int, d_model: int) -> Tensor:
     round the unit circle with wavelength 2*pi / omega_i, from 2*pi positions (i = 0) up to
     nearly 10000 * 2*pi positions (the last pair).
     """
-    _check_positive_int("num_positions", num_positions, "how many positions to encode, e.g. the sequence length")
+    check_int("num_positions", num_positions, "how many positions to encode, e.g. the sequence length")
     _check_even_d_model(d_model)
     positions = torch.arange(num_positions, dtype=torch.float64)[:, None]
     angles = positions * _angular_frequencies(d_model)  # (num_positions, d_model // 2)
@@ -161,7 +157,7 @@ class SinusoidalPositionalEncoding(nn.Module):
 
     def __init__(self, max_positions: int, d_model: int) -> None:
         super().__init__()
-        _check_positive_int("max_positions", max_positions, "the longest sequence the model will see")
+        check_int("max_positions", max_positions, "the longest sequence the model will see")
         _check_even_d_model(d_model)
         self.max_positions = max_positions
         self.d_model = d_model
@@ -189,8 +185,8 @@ class LearnedPositionalEmbedding(nn.Module):
 
     def __init__(self, max_positions: int, d_model: int, init_std: float = 0.02) -> None:
         super().__init__()
-        _check_positive_int("max_positions", max_positions, "the longest sequence the model will see")
-        _check_positive_int("d_model", d_model, "the size of each position's vector")
+        check_int("max_positions", max_positions, "the longest sequence the model will see")
+        check_int("d_model", d_model, "the size of each position's vector")
         self.max_positions = max_positions
         self.d_model = d_model
         self.position_embeddings = nn.Embedding(max_positions, d_model)

@@ -29,6 +29,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from course_lib.arguments import check_int
 from course_lib.attention import masked_softmax
 from course_lib.transformer import _check_tokens, padding_mask
 
@@ -48,9 +49,9 @@ class GRUTranslator(nn.Module):
 
     def __init__(self, src_vocab: int, tgt_vocab: int, d_model: int, pad_id: int = 0, dropout: float = 0.1) -> None:
         super().__init__()
-        for name, value in (("src_vocab", src_vocab), ("tgt_vocab", tgt_vocab), ("d_model", d_model)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int; got {value!r}.")
+        check_int("src_vocab", src_vocab, "the number of source tokens")
+        check_int("tgt_vocab", tgt_vocab, "the number of target tokens")
+        check_int("d_model", d_model, "the width of the states")
         self.d_model = d_model
         self.pad_id = pad_id
         self.src_embed = nn.Embedding(src_vocab, d_model, padding_idx=pad_id)

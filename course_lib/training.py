@@ -1,6 +1,7 @@
 """Training loops, budgets, progress bars and live loss plots used by every lesson that trains."""
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass, field
@@ -24,6 +25,20 @@ def budget(full: int, fast: int) -> int:
 def device() -> torch.device:
     """The GPU when there is one, else the CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@contextlib.contextmanager
+def inference(model: object) -> Iterator[None]:
+    """No gradients and eval mode (no dropout) inside; the model's previous mode is restored after."""
+    was_training = model.training if isinstance(model, torch.nn.Module) else None
+    try:
+        with torch.no_grad():
+            if was_training is not None:
+                model.eval()
+            yield
+    finally:
+        if was_training is not None:
+            model.train(was_training)
 
 
 @dataclass

@@ -34,7 +34,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pad_sequence
 
+from course_lib.arguments import check_int
 from course_lib.data import Vocabulary
+from course_lib.training import inference
 
 __all__ = [
     "Batch",
@@ -133,11 +135,6 @@ def label_smoothed_cross_entropy(logits: Tensor, target: Tensor, smoothing: floa
     return ((1.0 - smoothing) * nll + smoothing * uniform).mean()
 
 
-def _check_positive_int(name: str, value: object, meaning: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int ({meaning}); got {value!r}.")
-
-
 def transformer_learning_rate(step: int, d_model: int, warmup: int = 4000) -> float:
     """The paper's rate at optimizer step ``step`` (counted from 1):
     d_model^-0.5 * min(step^-0.5, step * warmup^-1.5).
@@ -145,9 +142,9 @@ def transformer_learning_rate(step: int, d_model: int, warmup: int = 4000) -> fl
     It grows linearly up to step ``warmup``, where it peaks at (d_model * warmup)^-0.5, then
     decays as 1 / sqrt(step).
     """
-    _check_positive_int("step", step, "optimizer steps are counted from 1; step 0 has no rate")
-    _check_positive_int("d_model", d_model, "the model width")
-    _check_positive_int("warmup", warmup, "the number of warm-up steps, 4000 in the paper")
+    check_int("step", step, "optimizer steps are counted from 1; step 0 has no rate")
+    check_int("d_model", d_model, "the model width")
+    check_int("warmup", warmup, "the number of warm-up steps, 4000 in the paper")
     return d_model**-0.5 * min(step**-0.5, step * warmup**-1.5)
 
 
@@ -194,7 +191,7 @@ def batches(
     batch for a step depends only on the step and the seed. ``collate(rows, src_vocab, tgt_vocab)``
     turns the rows of a batch into tensors (the lesson passes the learner's ``make_batch``).
     """
-    _check_positive_int("batch_size", batch_size, "sentence pairs per batch")
+    check_int("batch_size", batch_size, "sentence pairs per batch")
     if not pairs:
         raise ValueError("pairs is empty; pass the training rows, e.g. data.translation_splits()['train'].")
     pairs = list(pairs)
@@ -226,25 +223,20 @@ def translate(
     """
     _check_vocabulary("src_vocab", src_vocab)
     _check_vocabulary("tgt_vocab", tgt_vocab)
-    _check_positive_int("batch_size", batch_size, "sentences decoded at once")
+    check_int("batch_size", batch_size, "sentences decoded at once")
     if isinstance(sentences, str) or not all(isinstance(s, str) for s in sentences):
         raise TypeError("sentences must be a list of strings; for one sentence pass [sentence].")
-    was_training = model.training
-    model.eval()
     out: list[str] = []
-    try:
-        with torch.no_grad():
-            for start in range(0, len(sentences), batch_size):
-                chunk = sentences[start : start + batch_size]
-                src = _pad([src_vocab.encode(s, add_eos=True) for s in chunk], src_vocab.pad_id)
-                ids = decode(model, src)
-                if not isinstance(ids, Tensor) or ids.dim() != 2 or ids.shape[0] != len(chunk):
-                    got = tuple(ids.shape) if isinstance(ids, Tensor) else type(ids).__name__
-                    raise ValueError(
-                        f"decode(model, src) must return a (batch, length) tensor of ids with one row per "
-                        f"sentence ({len(chunk)}); got {got}."
-                    )
-                out.extend(tgt_vocab.decode(row.tolist()) for row in ids)
-    finally:
-        model.train(was_training)
+    with inference(model):
+        for start in range(0, len(sentences), batch_size):
+            chunk = sentences[start : start + batch_size]
+            src = _pad([src_vocab.encode(s, add_eos=True) for s in chunk], src_vocab.pad_id)
+            ids = decode(model, src)
+            if not isinstance(ids, Tensor) or ids.dim() != 2 or ids.shape[0] != len(chunk):
+                got = tuple(ids.shape) if isinstance(ids, Tensor) else type(ids).__name__
+                raise ValueError(
+                    f"decode(model, src) must return a (batch, length) tensor of ids with one row per "
+                    f"sentence ({len(chunk)}); got {got}."
+                )
+            out.extend(tgt_vocab.decode(row.tolist()) for row in ids)
     return out

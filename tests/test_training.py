@@ -47,3 +47,14 @@ def test_budget_shrinks_under_grading(monkeypatch):
     assert training.budget(full=100, fast=3) == 100
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     assert training.budget(full=100, fast=3) == 3
+
+
+def test_inference_turns_off_dropout_and_gradients_and_restores_the_mode():
+    model = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.Dropout(0.5)).train()
+    with training.inference(model):
+        assert not model.training and not torch.is_grad_enabled()
+        out = model(torch.ones(1, 3))
+    assert model.training and torch.is_grad_enabled() and out.grad_fn is None
+    with pytest.raises(RuntimeError), training.inference(model):
+        raise RuntimeError("a failing decoder")
+    assert model.training
