@@ -44,14 +44,13 @@ from functools import partial
 import torch
 from torch import Tensor, nn
 
-from course_lib.arguments import check_int
+from course_lib.arguments import check_int, check_tokens
 from course_lib.attention import scaled_dot_product_attention
 from course_lib.measure import wall_time
 from course_lib.multihead import MultiHeadAttention, merge_heads, split_heads
 from course_lib.training import inference
 from course_lib.transformer import (
     Transformer,
-    _check_tokens,
     embed,
     padding_mask,
     residual_sublayer,
@@ -98,7 +97,7 @@ def _check_transformer(model: object, what: str) -> None:
 def _check_decoding(model: object, src: object, max_len: object, bos_id: object, eos_id: object) -> None:
     """The checks every decoding function starts with."""
     _check_model(model)
-    _check_tokens("src", src)
+    check_tokens("src", src)
     check_int("max_len", max_len, "the most tokens to generate")
     check_int("bos_id", bos_id, "the id of the start token <bos>", minimum=0)
     check_int("eos_id", eos_id, "the id of the end token <eos>", minimum=0)
@@ -443,8 +442,8 @@ def cross_attention_weights(model: Transformer, src: Tensor, tgt_in: Tensor) -> 
     The weights are caught by forward hooks on each layer's ``cross_attn``, removed afterwards.
     """
     _check_transformer(model, "cross_attention_weights")
-    _check_tokens("src", src)
-    _check_tokens("tgt_in", tgt_in)
+    check_tokens("src", src)
+    check_tokens("tgt_in", tgt_in)
     if src.shape[0] != tgt_in.shape[0]:
         raise ValueError(
             f"src and tgt_in must hold the same number of sentences; got {src.shape[0]} and "

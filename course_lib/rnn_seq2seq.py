@@ -29,9 +29,9 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from course_lib.arguments import check_int
+from course_lib.arguments import check_int, check_tokens
 from course_lib.attention import masked_softmax
-from course_lib.transformer import _check_tokens, padding_mask
+from course_lib.transformer import padding_mask
 
 __all__ = ["GRUTranslator"]
 
@@ -99,7 +99,7 @@ class GRUTranslator(nn.Module):
         ``memory_mask`` (True = real source token, e.g. ``padding_mask(src, pad_id)`` of shape
         (batch, 1, 1, Ls)) keeps attention and the initial state off the source padding.
         """
-        _check_tokens("tgt", tgt)
+        check_tokens("tgt", tgt)
         batch, source_length = memory.shape[0], memory.shape[1]
         if memory_mask is None:
             real = torch.ones(batch, source_length, dtype=torch.bool, device=memory.device)

@@ -44,6 +44,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
 from course_lib import multihead
+from course_lib.arguments import check_tokens
 from course_lib.measure import wall_time
 from course_lib.multihead import MultiHeadAttention
 from course_lib.positional import sinusoidal_encoding
@@ -203,26 +204,12 @@ def causal_mask(length: int) -> Tensor:
     return torch.ones(length, length, dtype=torch.bool).tril()
 
 
-def _check_tokens(name: str, tokens: object) -> None:
-    """Raise an error a learner can act on unless ``tokens`` is a (batch, length) integer tensor."""
-    if not isinstance(tokens, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of token ids; got {type(tokens).__name__}.")
-    if tokens.is_floating_point() or tokens.dtype == torch.bool:
-        raise TypeError(
-            f"{name} must hold integer token ids (torch.long); got dtype {tokens.dtype}. "
-            f"Embeddings are looked up by id: convert with {name}.long()."
-        )
-    if tokens.dim() != 2:
-        hint = f" For one sequence use {name}.unsqueeze(0)." if tokens.dim() == 1 else ""
-        raise ValueError(f"{name} must be (batch, length); got shape {tuple(tokens.shape)}.{hint}")
-
-
 def padding_mask(tokens: Tensor, pad_id: int) -> Tensor:
     """Bool (batch, 1, 1, length), True where ``tokens`` is a real token (not ``pad_id``).
 
     The two singleton dims broadcast over heads and over queries: no query may attend to a pad key.
     """
-    _check_tokens("tokens", tokens)
+    check_tokens("tokens", tokens)
     return (tokens != pad_id)[:, None, None, :]
 
 
@@ -353,7 +340,7 @@ class Transformer(nn.Module):
 
     def encode(self, src: Tensor, src_mask: Tensor | None = None) -> Tensor:
         """The memory: the encoder's output (batch, Ls, d_model) for source ids (batch, Ls)."""
-        _check_tokens("src", src)
+        check_tokens("src", src)
         return self.encoder(self.embed(src, self.src_embed), src_mask)
 
     def decode(
@@ -364,13 +351,13 @@ class Transformer(nn.Module):
         memory_mask: Tensor | None = None,
     ) -> Tensor:
         """Next-token logits (batch, Lt, tgt_vocab) for decoder input ids (batch, Lt)."""
-        _check_tokens("tgt", tgt)
+        check_tokens("tgt", tgt)
         states = self.decoder(self.embed(tgt, self.tgt_embed), memory, tgt_mask, memory_mask)
         return self.output_projection(states)
 
     def forward(self, src: Tensor, tgt: Tensor) -> Tensor:
-        _check_tokens("src", src)
-        _check_tokens("tgt", tgt)
+        check_tokens("src", src)
+        check_tokens("tgt", tgt)
         src_mask = padding_mask(src, self.pad_id)
         memory = self.encode(src, src_mask)
         return self.decode(tgt, memory, target_mask(tgt, self.pad_id), src_mask)
