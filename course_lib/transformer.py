@@ -93,16 +93,21 @@ class PositionwiseFeedForward(nn.Module):
 
     (batch, seq, d_model) -> (batch, seq, d_model) through a hidden layer of width ``d_ff``
     (2048 = 4 * 512 in the paper). ``dropout`` acts on the hidden layer, as in torch.
+    ``activation`` replaces the ReLU: BERT uses the exact GELU (``F.gelu``), GPT-2 its tanh
+    approximation (``functools.partial(F.gelu, approximate="tanh")``).
     """
 
-    def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0) -> None:
+    def __init__(
+        self, d_model: int, d_ff: int, dropout: float = 0.0, activation: Callable[[Tensor], Tensor] = F.relu
+    ) -> None:
         super().__init__()
         self.linear1 = nn.Linear(d_model, d_ff)
         self.linear2 = nn.Linear(d_ff, d_model)
         self.dropout = nn.Dropout(dropout)
+        self.activation = activation
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.linear2(self.dropout(F.relu(self.linear1(x))))
+        return self.linear2(self.dropout(self.activation(self.linear1(x))))
 
 
 def residual_sublayer(
@@ -128,17 +133,26 @@ class EncoderLayer(nn.Module):
 
     ``forward(x, mask=None)``: x (batch, seq, d_model) -> (batch, seq, d_model). ``mask`` is bool,
     True = may attend, e.g. ``padding_mask(src, pad_id)`` (batch, 1, 1, seq).
+    ``activation`` is the feed-forward's nonlinearity and ``layer_norm_eps`` the LayerNorms'
+    epsilon (torch's default 1e-5; BERT uses GELU and 1e-12).
     """
 
     def __init__(
-        self, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.0, norm_first: bool = False
+        self,
+        d_model: int,
+        num_heads: int,
+        d_ff: int,
+        dropout: float = 0.0,
+        norm_first: bool = False,
+        activation: Callable[[Tensor], Tensor] = F.relu,
+        layer_norm_eps: float = 1e-5,
     ) -> None:
         super().__init__()
         self.norm_first = norm_first
         self.self_attn = MultiHeadAttention(d_model, num_heads)
-        self.feed_forward = PositionwiseFeedForward(d_model, d_ff, dropout)
-        self.norm1 = nn.LayerNorm(d_model)
-        self.norm2 = nn.LayerNorm(d_model)
+        self.feed_forward = PositionwiseFeedForward(d_model, d_ff, dropout, activation)
+        self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)
+        self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)
         self.dropout1 = nn.Dropout(dropout)
         self.dropout2 = nn.Dropout(dropout)
 
