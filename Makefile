@@ -27,10 +27,10 @@ test: setup browser  ## the whole test suite, on both cores
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 release: setup  ## strip solution outputs and regenerate notebooks/ from solutions/
-	$(PY) -m course_lib.course release
+	$(PY) -m course_lib.grading.course release
 
 benchmark: setup  ## run times, autograde times and points per lesson
 	$(PY) benchmarks/lessons.py
 
 grade: setup  ## grade every submission of LESSON in parallel: make grade LESSON=01_rnn_limits
-	$(PY) -m course_lib.autograde grade $(LESSON)
+	$(PY) -m course_lib.grading.autograde grade $(LESSON)

@@ -39,7 +39,7 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 from nbgrader.converters import Autograde, GenerateFeedback  # noqa: E402
 from nbgrader.preprocessors import ClearOutput, Execute  # noqa: E402
 
-from course_lib.safeguards import HideHiddenTests, RebuildFromRelease, ResilientExecute  # noqa: E402
+from course_lib.grading.preprocessors import HideHiddenTests, RebuildFromRelease, ResilientExecute  # noqa: E402
 
 _sanitize = list(Autograde.class_traits()["sanitize_preprocessors"].default())
 _sanitize.insert(_sanitize.index(ClearOutput) + 1, RebuildFromRelease)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_lib import autograde, course
+from course_lib.grading import autograde, course
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from test_roundtrip import mutants  # noqa: E402

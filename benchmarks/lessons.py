@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from course_lib import autograde, course
+from course_lib.grading import autograde, course
 
 RUN_BUDGET, GRADE_BUDGET = 180.0, 30.0
 

@@ -3,10 +3,16 @@
 Every check raises :class:`CheckFailed` (an ``AssertionError``) whose message says
 what is wrong, where, and what was expected. Visible tests in the notebooks and the
 hidden tests both use them, so a student reads the same words in feedback.
+
+Also what visible test cells need to run the student's code: ``seeded_generator`` (inputs that
+never depend on earlier cells) and ``provided`` (the course's version of an earlier exercise,
+so each exercise is checked on its own).
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+import contextlib
+import importlib
+from typing import Any, Iterator, Sequence
 
 import torch
 
@@ -164,3 +170,42 @@ def check_choice(answer: Any, options: Sequence[str], name: str) -> None:
         raise CheckFailed(
             f"`{name}` should be one of {', '.join(repr(o) for o in options)} (a string); yours is {answer!r}."
         )
+
+
+# --- what visible test cells use to run the student's code ------------------------------------
+
+
+def _student_namespace() -> dict:
+    """The namespace the student's notebook code runs in."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        shell = None
+    return shell.user_ns if shell is not None else vars(importlib.import_module("__main__"))
+
+
+@contextlib.contextmanager
+def provided(names: dict[str, Any]) -> Iterator[None]:
+    """Give the student's code the course's version of earlier exercises inside the block.
+
+    A later exercise is then graded on its own: a mistake in an earlier one does not
+    cost its points twice.
+    """
+    namespace = _student_namespace()
+    saved = {name: namespace[name] for name in names if name in namespace}
+    namespace.update(names)
+    try:
+        yield
+    finally:
+        for name in names:
+            if name in saved:
+                namespace[name] = saved[name]
+            else:
+                namespace.pop(name, None)
+
+
+def seeded_generator(seed: int) -> torch.Generator:
+    """A fresh CPU generator, so hidden inputs never depend on earlier cells."""
+    return torch.Generator().manual_seed(seed)

@@ -14,7 +14,7 @@ from typing import Callable
 import nbformat
 from nbformat import NotebookNode
 
-from course_lib import autograde, course
+from course_lib.grading import autograde, course
 
 
 @dataclass

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from course_lib.course import lessons
+from course_lib.grading.course import lessons
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = lessons()

@@ -35,7 +35,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_lib import autograde, course
+from course_lib.grading import autograde, course
 from lessons import LESSONS, ROOT
 
 # One xdist group, so that one worker holds the JupyterLab server and the browser; the fixtures are

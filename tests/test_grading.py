@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from course_lib import cnn, grading
+from course_lib import checks, cnn, grading
 from course_lib.grading import ShortcutUsed
 
 
@@ -45,7 +45,7 @@ def test_provided_swaps_names_in_the_student_namespace_and_restores_them():
     namespace = vars(sys.modules["__main__"])
     namespace["receptive_field"] = "student's"
     try:
-        with grading.provided({"receptive_field": cnn.receptive_field}):
+        with checks.provided({"receptive_field": cnn.receptive_field}):
             assert namespace["receptive_field"] is cnn.receptive_field
         assert namespace["receptive_field"] == "student's"
     finally:

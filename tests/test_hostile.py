@@ -10,7 +10,7 @@ import hashlib
 
 import pytest
 
-from course_lib import autograde, course
+from course_lib.grading import autograde, course
 from hostile import CORPUS, first_exercise
 from lessons import LESSONS
 

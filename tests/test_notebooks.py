@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from course_lib.course import solution_path
+from course_lib.grading.course import solution_path
 from lessons import COMPARE, FIGURES, per_lesson
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_lib import autograde, course
+from course_lib.grading import autograde, course
 from lessons import LESSONS, ROOT, per_lesson
 
 MUTANTS = ROOT / "tests" / "mutants"

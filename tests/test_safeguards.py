@@ -2,7 +2,7 @@
 import nbformat
 import pytest
 
-from course_lib.safeguards import HideHiddenTests, refusal_source, screen
+from course_lib.grading.preprocessors import HideHiddenTests, refusal_source, screen
 
 ORDINARY = {
     "function": "def f(x):\n    y = x.sum()\n    out = []\n    out.append(y)\n    return y\n",

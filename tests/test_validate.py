@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_lib import autograde, course
+from course_lib.grading import autograde, course
 from lessons import ROOT, per_lesson
 
 SUCCESS = "Success! Your notebook passes all the tests."

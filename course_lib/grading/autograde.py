@@ -1,9 +1,9 @@
 """Grading submissions of this course with nbgrader: build, submit, autograde, read scores,
 and grade a whole class in parallel.
 
-Instructors: ``python -m course_lib.autograde grade LESSON`` grades every submission in
+Instructors: ``python -m course_lib.grading.autograde grade LESSON`` grades every submission in
 grading/submitted on all cores, each in its own nbgrader process with a time and memory
-limit and no network; ``python -m course_lib.autograde export LESSON`` writes a CSV with
+limit and no network; ``python -m course_lib.grading.autograde export LESSON`` writes a CSV with
 points per exercise. Results go into nbgrader's gradebook, so formgrader, feedback and
 ``nbgrader export`` keep working.
 """
@@ -28,7 +28,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from course_lib.course import ROOT, nbgrader, release_path, solution_path
+from course_lib.grading.course import ROOT, nbgrader, release_path, solution_path
 
 _MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$\n?", re.M)
 
@@ -149,7 +149,7 @@ def _limit_memory(limit_bytes: int):
 
 def _cell_reasons(course_dir: Path, student: str, lesson: str) -> list[str]:
     """Refused, crashed and timed-out cells, read from the autograded notebook."""
-    from course_lib.safeguards import CRASHED, REFUSED
+    from course_lib.grading.preprocessors import CRASHED, REFUSED
 
     path = course_dir / "grading" / "autograded" / student / lesson / f"{lesson}.ipynb"
     reasons = []

@@ -1,6 +1,6 @@
 """The repository as an nbgrader course: its lessons, and the student notebooks made from them.
 
-``python -m course_lib.course release`` strips outputs from every solution notebook and
+``python -m course_lib.grading.course release`` strips outputs from every solution notebook and
 regenerates notebooks/ from solutions/ with ``nbgrader generate_assignment``.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def lessons(root: Path = ROOT) -> list[str]:

@@ -1,4 +1,9 @@
-"""What hidden tests use while they call a student's code.
+"""The instructor's grading machinery; this module: what hidden tests use while they call a student's code.
+
+The subpackage holds everything only an instructor needs: ``preprocessors`` (the nbgrader
+preprocessors ``nbgrader_config.py`` wires in), ``autograde`` (grading a whole class in
+parallel) and ``course`` (the repository as an nbgrader course: paths, release, scratch
+copies). Lesson concepts and student notebooks never import it; hidden tests do.
 
 ``strict`` is the one entry point: it fixes the random seed, makes the exercise's
 reference in course_lib and torch's built-in shortcut for the same thing unusable,
@@ -19,7 +24,7 @@ from typing import Any, Callable, Iterator, Sequence
 import torch
 from torch.overrides import TorchFunctionMode
 
-from course_lib.checks import CheckFailed
+from course_lib.checks import CheckFailed, provided
 
 
 class ShortcutUsed(CheckFailed):
@@ -118,45 +123,9 @@ def quiet() -> Iterator[None]:
         yield
 
 
-def _student_namespace() -> dict:
-    """The namespace the student's notebook code runs in."""
-    try:
-        from IPython import get_ipython
-
-        shell = get_ipython()
-    except ImportError:
-        shell = None
-    return shell.user_ns if shell is not None else vars(importlib.import_module("__main__"))
-
-
-@contextlib.contextmanager
-def provided(names: dict[str, Any]) -> Iterator[None]:
-    """Give the student's code the course's version of earlier exercises inside the block.
-
-    A later exercise is then graded on its own: a mistake in an earlier one does not
-    cost its points twice.
-    """
-    namespace = _student_namespace()
-    saved = {name: namespace[name] for name in names if name in namespace}
-    namespace.update(names)
-    try:
-        yield
-    finally:
-        for name in names:
-            if name in saved:
-                namespace[name] = saved[name]
-            else:
-                namespace.pop(name, None)
-
-
 @contextlib.contextmanager
 def strict(forbid: Sequence[str] = (), provide: dict[str, Any] | None = None, seed: int = 0) -> Iterator[None]:
     """Seeded, shortcut-free, quiet: the conditions every hidden test runs under."""
     with torch.random.fork_rng(), quiet(), provided(provide or {}), forbidden(forbid):
         torch.manual_seed(seed)
         yield
-
-
-def seeded_generator(seed: int) -> torch.Generator:
-    """A fresh CPU generator, so hidden inputs never depend on earlier cells."""
-    return torch.Generator().manual_seed(seed)
