@@ -2,6 +2,12 @@
 
 Each entry says how to build the submission and what grading must end with: the test
 cells that lose their points, the status, and words the recorded reason must contain.
+
+Most entries exercise machinery that is the same for every lesson (time and memory limits,
+crash recovery, the rebuild on the release, refusals), so tests/test_hostile.py grades the
+whole corpus on one lesson. The outcome of the entries in ``LESSON_DEPENDENT`` depends on
+each lesson's own hidden tests (its reference made unusable, exact-type checks), so the round
+trip (tests/test_roundtrip.py) grades those for every lesson, packed with the mutants.
 """
 from __future__ import annotations
 
@@ -38,14 +44,33 @@ def first_exercise(lesson: str) -> tuple[str, str, str]:
     raise ValueError(f"{lesson} has no function exercise")
 
 
+def wrapped_answer(lesson: str, body: str) -> str:
+    """The first exercise's answer cell, with its function replaced by one running ``body``."""
+    gid, name, _ = first_exercise(lesson)
+    source = autograde.cells_by_id(autograde.solved(lesson))[gid].source
+    return f"{source}\n\ndef {name}(*args, **kwargs):\n" + "".join(f"    {line}\n" for line in body.splitlines())
+
+
+def reference_answer(lesson: str) -> str:
+    """The first exercise's answer cell, delegating to the course's own reference."""
+    _, name, reference = first_exercise(lesson)
+    module, _, function = reference.rpartition(".")
+    return f"import {module}\n\ndef {name}(*args, **kwargs):\n    return {module}.{function}(*args, **kwargs)\n"
+
+
+ALWAYS_EQUAL = "class AlwaysEqual:\n    def __eq__(self, other):\n        return True\nreturn AlwaysEqual()"
+
+# The kinds whose outcome depends on the lesson: name -> the first exercise's answer cell.
+LESSON_DEPENDENT: dict[str, Callable[[str], str]] = {
+    "calls_reference": reference_answer,
+    "always_equal_object": lambda lesson: wrapped_answer(lesson, ALWAYS_EQUAL),
+}
+
+
 def wrapped(body: str) -> Callable[[str], NotebookNode]:
     """The solved notebook whose first exercise's function is replaced by one running ``body``."""
     def make(lesson: str) -> NotebookNode:
-        gid, name, _ = first_exercise(lesson)
-        solved = autograde.solved(lesson)
-        source = autograde.cells_by_id(solved)[gid].source
-        return autograde.with_answer(solved, gid, f"{source}\n\ndef {name}(*args, **kwargs):\n" + "".join(
-            f"    {line}\n" for line in body.format(name=name).splitlines()))
+        return autograde.with_answer(autograde.solved(lesson), first_exercise(lesson)[0], wrapped_answer(lesson, body))
     return make
 
 
@@ -105,13 +130,6 @@ def _input_transformer(lesson: str) -> NotebookNode:
     return autograde.with_answer(solved, gid, source + "\n\nget_ipython().input_transformers_cleanup.append(lambda lines: [])\n")
 
 
-def _calls_reference(lesson: str) -> NotebookNode:
-    gid, name, reference = first_exercise(lesson)
-    module, _, function = reference.rpartition(".")
-    return autograde.with_answer(autograde.solved(lesson), gid,
-                                 f"import {module}\n\ndef {name}(*args, **kwargs):\n    return {module}.{function}(*args, **kwargs)\n")
-
-
 def _writes(make: Callable[[str], NotebookNode], filename: str | None = None) -> Callable[[str, Path], None]:
     def build(lesson: str, folder: Path) -> None:
         nbformat.write(make(lesson), folder / (filename or f"{lesson}.ipynb"))
@@ -147,14 +165,15 @@ CORPUS = [
     Hostile("memory_exhaustion", _writes(wrapped("hog = [torch.ones(2**27) for _ in range(1000)]\nreturn hog")), loses="first"),
     Hostile("long_sleep", _writes(wrapped("import time\ntime.sleep(10**6)")), loses="first", reason="time limit"),
     Hostile("stderr_from_correct_code", _writes(edited(_stderr_everywhere))),
-    Hostile("always_equal_object", _writes(wrapped("class AlwaysEqual:\n    def __eq__(self, other):\n        return True\nreturn AlwaysEqual()")), loses="first"),
+    Hostile("always_equal_object", _writes(wrapped(ALWAYS_EQUAL)), loses="first"),
     Hostile("monkeypatched_torch", _writes(_monkeypatch), loses="first", reason="torch.allclose"),
     Hostile("input_transformer", _writes(_input_transformer), loses="first", reason="get_ipython"),
     Hostile("edited_tests_and_points", _writes(edited(_edit_tests))),
     Hostile("deleted_tests", _writes(edited(_delete_tests))),
     Hostile("duplicated_tests", _writes(edited(_duplicate_tests))),
     Hostile("tests_turned_into_answers", _writes(edited(_unlock_and_demote))),
-    Hostile("calls_reference", _writes(_calls_reference), loses="first"),
+    Hostile("calls_reference", _writes(lambda lesson: autograde.with_answer(
+        autograde.solved(lesson), first_exercise(lesson)[0], reference_answer(lesson))), loses="first"),
     Hostile("renamed_notebook", _writes(autograde.solved, "my homework (final).ipynb"), reason="renamed notebook"),
     Hostile("malformed_file", _raw('{"cells": [ this is not json'), loses="all", status="refused", reason="malformed"),
     Hostile("zero_byte_file", _raw(""), loses="all", status="refused", reason="malformed"),

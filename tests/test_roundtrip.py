@@ -1,8 +1,16 @@
 """The nbgrader round trip for every lesson, in a scratch copy of the course.
 
-One autograde batch per lesson grades: the solution submitted as a student (full marks),
-the untouched student notebook (zero on every autograded cell, and the run completes),
-and each mutant in tests/mutants/<lesson>/ (it loses its exercise's points and no other's).
+One class per lesson, graded with the course's class-grading command: the solution submitted
+as a student (full marks), the untouched student notebook (zero on every autograded cell, and
+the run completes), and the mutants in tests/mutants/<lesson>/ together with the hostile kinds
+whose outcome depends on the lesson (``hostile.LESSON_DEPENDENT``): each loses its exercise's
+points and no other's.
+
+Every exercise is graded in isolation (hidden tests provide the course's version of earlier
+exercises), so one submission carries several mutants of *different* exercises at once: the
+mutants are packed into as few submissions as the exercise with the most mutants needs, no two
+in one submission touching the same answer cell or the same test cell. A submission must then
+lose exactly the union of its mutants' test cells; each mutant must lose its own.
 The same generation checks that the committed notebooks/ equal a fresh one.
 """
 from __future__ import annotations
@@ -15,6 +23,7 @@ import nbformat
 import pytest
 
 from course_lib.grading import autograde, course
+from hostile import LESSON_DEPENDENT, first_exercise
 from lessons import LESSONS, ROOT, per_lesson
 
 MUTANTS = ROOT / "tests" / "mutants"
@@ -43,6 +52,33 @@ def mutants(lesson: str) -> list[Mutant]:
     return [Mutant.load(lesson, p) for p in sorted((MUTANTS / lesson).glob("*.py"))]
 
 
+def hostile_mutants(lesson: str) -> list[Mutant]:
+    """The lesson-dependent hostile kinds, as mutants of the lesson's first exercise."""
+    answer_id = first_exercise(lesson)[0]
+    return [Mutant(lesson, name, answer_id, make(lesson), [f"test_{answer_id}"]) for name, make in LESSON_DEPENDENT.items()]
+
+
+def packed(items: list[Mutant]) -> list[list[Mutant]]:
+    """Mutants packed into submissions: first fit, no two in one touching the same answer or test cell."""
+    submissions: list[list[Mutant]] = []
+    for m in items:
+        fits = next((s for s in submissions if all(m.answer_id != o.answer_id and not set(m.loses) & set(o.loses)
+                                                   for o in s)), None)
+        if fits is None:
+            submissions.append(fits := [])
+        fits.append(m)
+    return submissions
+
+
+def submissions(lesson: str) -> dict[str, list[Mutant]]:
+    """Student id -> the mutants that student's submission carries."""
+    return {f"packed{i:02d}": group for i, group in enumerate(packed(mutants(lesson) + hostile_mutants(lesson)))}
+
+
+def carrier(lesson: str, name: str) -> str:
+    return next(student for student, group in submissions(lesson).items() if any(m.name == name for m in group))
+
+
 @pytest.fixture(scope="module")
 def graded(request, tmp_path_factory):
     """Grade every submission of every lesson this worker is given, once; cache by lesson."""
@@ -55,9 +91,15 @@ def graded(request, tmp_path_factory):
             solved = autograde.solved(lesson)
             autograde.submit(course_dir, "solution", lesson, solved)
             autograde.submit(course_dir, "blank", lesson, nbformat.read(course.release_path(lesson), as_version=4))
-            for i, m in enumerate(mutants(lesson)):
-                autograde.submit(course_dir, f"mutant{i:02d}", lesson, autograde.with_answer(solved, m.answer_id, m.source))
-            autograde.autograde(course_dir, lesson)
+            for student, group in submissions(lesson).items():
+                nb = solved
+                for m in group:
+                    nb = autograde.with_answer(nb, m.answer_id, m.source)
+                autograde.submit(course_dir, student, lesson, nb)
+            # one worker: pytest-xdist already runs a test on each core
+            outcomes = autograde.grade_class(course_dir, lesson, workers=1, timeout=600, skip_experiments=True)
+            failed = [o for o in outcomes if o.status != "graded"]
+            assert not failed, f"{lesson}: submissions the grader could not grade: {failed}"
             cache[lesson] = (course_dir, autograde.scores(course_dir, lesson))
         return cache[lesson]
 
@@ -108,18 +150,32 @@ def test_every_exercise_has_two_mutants(lesson):
 
 
 @pytest.mark.parametrize(
-    "lesson, index",
-    [pytest.param(lesson, i, marks=pytest.mark.xdist_group(lesson), id=f"{lesson}-{m.name}")
-     for lesson in LESSONS for i, m in enumerate(mutants(lesson))],
+    "lesson, name",
+    [pytest.param(lesson, m.name, marks=pytest.mark.xdist_group(lesson), id=f"{lesson}-{m.name}")
+     for lesson in LESSONS for m in mutants(lesson) + hostile_mutants(lesson)],
 )
-def test_mutant_loses_exactly_its_points(lesson, index, graded):
+def test_mutant_loses_exactly_its_points(lesson, name, graded):
     _, scores = graded(lesson)
-    mutant = mutants(lesson)[index]
-    got = scores[f"mutant{index:02d}"]
+    student = carrier(lesson, name)
+    group = submissions(lesson)[student]
+    mutant = next(m for m in group if m.name == name)
+    got = scores[student]
     full = autograded(lesson)
     assert set(mutant.loses) <= set(full), f"{mutant.name} names unknown test cells {mutant.loses}"
     lost = {gid for gid, points in full.items() if got[gid] < points}
-    assert lost == set(mutant.loses), f"{mutant.name} should lose {mutant.loses}; it lost {sorted(lost)}"
+    assert set(mutant.loses) <= lost, f"{mutant.name} should lose {mutant.loses}; it lost only {sorted(lost)}"
+    named = {gid for m in group for gid in m.loses}
+    assert lost <= named, (f"{student} (carrying {[m.name for m in group]}) lost {sorted(lost - named)}, which none "
+                           f"of its mutants names: one of them costs points outside its own exercise")
+
+
+def test_packing_keeps_exercises_apart():
+    a = Mutant("x", "a1", "a", "", ["test_a"])
+    b = Mutant("x", "b1", "b", "", ["test_b"])
+    a2 = Mutant("x", "a2", "a", "", ["test_a"])
+    q = Mutant("x", "q", "quiz", "", ["test_q1", "test_b"])
+    groups = packed([a, b, a2, q])
+    assert [[m.name for m in g] for g in groups] == [["a1", "b1"], ["a2", "q"]]
 
 
 def visible_text(html: str) -> str:
@@ -131,11 +187,11 @@ def visible_text(html: str) -> str:
 @pytest.mark.parametrize("lesson", per_lesson())
 def test_feedback_explains_failures_and_hides_hidden_tests(lesson, graded):
     course_dir, scores = graded(lesson)
-    index = next(i for i, m in enumerate(mutants(lesson)) if not m.answer_id.startswith("quiz"))
-    student = f"mutant{index:02d}"
+    mutant = next(m for m in mutants(lesson) if not m.answer_id.startswith("quiz"))
+    student = carrier(lesson, mutant.name)
     course.nbgrader(["generate_feedback", lesson, f"--student={student}", "--force"], cwd=course_dir)
     text = visible_text((course_dir / "grading" / "feedback" / student / lesson / f"{lesson}.html").read_text())
-    failed = mutants(lesson)[index].loses[0]
+    failed = mutant.loses[0]
     section = text.split(f"Grade cell: {failed}", 1)[1].split("Grade cell:", 1)[0]
     assert re.search(r"Score: 0(\.0)? /", section), "feedback should show the failed exercise's score"
     assert re.search(r"^\w*(Error|CheckFailed|ShortcutUsed): \S", section, re.M), "feedback should say why it failed"

@@ -163,7 +163,7 @@ def _cell_reasons(course_dir: Path, student: str, lesson: str) -> list[str]:
 
 
 def grade_one(course_dir: Path, lesson: str, student: str, prefix: list[str], timeout: float,
-              memory_bytes: int, cell_timeout: int | None) -> Outcome:
+              memory_bytes: int, cell_timeout: int | None, skip_experiments: bool = False) -> Outcome:
     """Autograde one student in a separate, limited nbgrader process."""
     start = time.perf_counter()
     outcome = preflight(course_dir, student, lesson) or Outcome(student, "graded")
@@ -173,6 +173,8 @@ def grade_one(course_dir: Path, lesson: str, student: str, prefix: list[str], ti
     args = ["autograde", lesson, f"--student={student}", "--force"]
     if cell_timeout:
         args.append(f"--Execute.timeout={cell_timeout}")
+    if skip_experiments:
+        args.append("--ResilientExecute.skip_experiments=True")
     log_path = course_dir / "grading" / "logs" / lesson / f"{student}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
@@ -215,17 +217,20 @@ def record_refusal(course_dir: Path, lesson: str, student: str) -> None:
 
 def grade_class(course_dir: Path, lesson: str, workers: int = os.cpu_count() or 1, timeout: float = 900,
                 memory_gb: float = 4.0, cell_timeout: int | None = None, isolate_network: bool = True,
-                shard: tuple[int, int] = (0, 1)) -> list[Outcome]:
+                shard: tuple[int, int] = (0, 1), skip_experiments: bool = False) -> list[Outcome]:
     """Grade every submission of ``lesson`` under grading/submitted, ``workers`` at a time.
 
     ``shard=(i, n)`` grades only every n-th student starting at i, so n machines can share a class.
+    ``skip_experiments`` leaves out the cells no graded cell needs: the same scores in less time,
+    but the autograded notebooks and feedback then show those cells unrun.
     """
     students = sorted(p.parent.name for p in (course_dir / "grading" / "submitted").glob(f"*/{lesson}"))
     students = students[shard[0]::shard[1]]
     prefix = _sandbox_prefix(isolate_network)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         outcomes = list(pool.map(lambda s: grade_one(course_dir, lesson, s, prefix, timeout,
-                                                     int(memory_gb * 2**30), cell_timeout), students))
+                                                     int(memory_gb * 2**30), cell_timeout, skip_experiments),
+                                    students))
     report = course_dir / "grading" / "reports" / f"{lesson}.json"
     report.parent.mkdir(parents=True, exist_ok=True)
     recorded = {o["student"]: o for o in json.loads(report.read_text())} if report.exists() else {}
@@ -261,6 +266,8 @@ def main() -> None:
     parser.add_argument("--memory-gb", type=float, default=4.0, help="address-space limit per process")
     parser.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell (default: nbgrader_config.py)")
     parser.add_argument("--no-network-isolation", action="store_true")
+    parser.add_argument("--skip-experiments", action="store_true",
+                        help="leave out the cells no graded cell needs: same scores, faster, feedback shows them unrun")
     parser.add_argument("--shard", default="0/1", help="I/N: grade every N-th student from the I-th (one shard per machine)")
     parser.add_argument("--csv", type=Path, default=None, help="export: where to write (default grading/<lesson>.csv)")
     args = parser.parse_args()
@@ -272,7 +279,8 @@ def main() -> None:
     start = time.perf_counter()
     index, count = (int(x) for x in args.shard.split("/"))
     outcomes = grade_class(args.course_dir, args.lesson, args.workers, args.timeout, args.memory_gb,
-                           args.cell_timeout, not args.no_network_isolation, shard=(index, count))
+                           args.cell_timeout, not args.no_network_isolation, shard=(index, count),
+                           skip_experiments=args.skip_experiments)
     for o in outcomes:
         print(f"{o.student:24s} {o.status:8s} {o.seconds:6.1f} s  {' | '.join(o.reasons)}")
     counts = {s: sum(o.status == s for o in outcomes) for s in ("graded", "refused", "failed")}

@@ -9,7 +9,9 @@ nbgrader runs the tests inside the student's own kernel, so before anything runs
   IPython input transformers, builtins, frames, ``exec``) is replaced by an error that says so.
 - ``ResilientExecute`` survives a kernel that dies (``os._exit``, a segfault, the memory limit):
   it marks the cell that killed it and reruns the notebook without it, so only that cell's
-  points are lost and nothing else of the student's work.
+  points are lost and nothing else of the student's work. With ``skip_experiments`` it leaves
+  out the read-only cells no graded cell needs (``experiment_cells``): the scores are the same
+  and grading is faster (the test suite's round trips use it).
 - ``HideHiddenTests`` keeps hidden test code out of feedback: test cells show their visible
   part, and errors show their one-line message, not a traceback through hidden code.
 """
@@ -19,11 +21,12 @@ import ast
 import copy
 import os
 import re
+import symtable
 
 import nbformat
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
-from traitlets import Integer
+from traitlets import Bool, Integer
 
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
@@ -184,15 +187,62 @@ class RebuildFromRelease(NbGraderPreprocessor):
         return cell, resources
 
 
+def _bound_and_read(source: str) -> tuple[set[str], set[str]] | None:
+    """(global names a cell binds, global names it reads, in functions it defines too); None when
+    it is not plain Python (an IPython magic, a syntax error)."""
+    try:
+        top = symtable.symtable(source, "<cell>", "exec")
+    except SyntaxError:
+        return None
+    bound = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported() or s.is_namespace()}
+    read: set[str] = set()
+    tables = [top]
+    while tables:
+        table = tables.pop()
+        read |= {s.get_name() for s in table.get_symbols()
+                 if s.is_referenced() and (table is top or s.is_global())}
+        bound |= {s.get_name() for s in table.get_symbols() if table is not top and s.is_declared_global() and s.is_assigned()}
+        tables.extend(table.get_children())
+    return bound, read
+
+
+def experiment_cells(nb: NotebookNode) -> set[int]:
+    """Indices of the code cells that no graded cell needs: experiments, plots, widgets.
+
+    Working backwards from the answer and test cells, a cell is needed when it binds a global name
+    that a needed cell later reads (at top level or inside a function it defines); the first code
+    cell (the lesson's set-up), every nbgrader cell and any cell that is not plain Python are always
+    needed. A needed cell that only changes an object in place (training a model a test later
+    reads) is kept through the name it binds; the round trip, graded this way, proves the rule.
+    """
+    code = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]
+    needed: set[str] = set()
+    skipped: set[int] = set()
+    for index in reversed(code):
+        cell = nb.cells[index]
+        meta = cell.metadata.get("nbgrader", {})
+        names = _bound_and_read(cell.source)
+        if names is None or meta.get("grade") or meta.get("solution") or index == code[0] or names[0] & needed:
+            needed |= names[1] if names else set()
+        else:
+            skipped.add(index)
+    return skipped
+
+
 class ResilientExecute(Execute):
     """nbgrader's Execute, but a dead or unresponsive kernel costs only the cell that caused it."""
 
     max_crashes = Integer(20, help="Cells that may kill or hang the kernel before grading gives up").tag(config=True)
+    skip_experiments = Bool(False, help="Leave out the cells no graded cell needs (same scores, less time)").tag(config=True)
 
     def on_cell_start(self, **kwargs) -> None:
         self._running = kwargs["cell_index"]
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
+        if self.skip_experiments:
+            nb = copy.deepcopy(nb)
+            for index in experiment_cells(nb):
+                nb.cells[index].source = "# an experiment: left out while grading (skip_experiments)"
         skipped: dict[int, str] = {}
         while True:
             attempt = copy.deepcopy(nb)
