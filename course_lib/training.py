@@ -123,24 +123,26 @@ def train(
     model.train()
     start = time.perf_counter()
     bar = tqdm(range(steps), desc=title, leave=False, disable=not _in_notebook())
-    for step in bar:
-        batch = batches(step) if source is None else next(source)
-        loss = loss_fn(model, batch)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if clip is not None:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-        optimizer.step()
-        if scheduler is not None:
-            scheduler.step()
-        history.steps.append(step)
-        history.losses.append(loss.item())
-        bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
-        if live:
-            live.update(history)
-        if seconds is not None and time.perf_counter() - start >= seconds:
-            break
-    bar.close()
+    try:  # the bar goes away however training ends, an exercise's error included
+        for step in bar:
+            batch = batches(step) if source is None else next(source)
+            loss = loss_fn(model, batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if clip is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            history.steps.append(step)
+            history.losses.append(loss.item())
+            bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+            if live:
+                live.update(history)
+            if seconds is not None and time.perf_counter() - start >= seconds:
+                break
+    finally:
+        bar.close()
     history.seconds = time.perf_counter() - start
     if live:
         live.update(history, force=True)

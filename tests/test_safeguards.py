@@ -60,3 +60,26 @@ def test_feedback_hides_hidden_tests_and_tracebacks():
     nb, _ = HideHiddenTests().preprocess(nb, {})
     assert "secret_check" not in nb.cells[0].source and "check(a)" in nb.cells[0].source
     assert nb.cells[0].outputs[0].traceback == ["CheckFailed: `out` should have shape (2,)"]
+
+
+def test_experiment_cells_are_the_ones_no_graded_cell_needs():
+    from course_lib.grading.preprocessors import experiment_cells
+
+    def cell(source, **nbgrader):
+        made = nbformat.v4.new_code_cell(source)
+        if nbgrader:
+            made.metadata["nbgrader"] = nbgrader
+        return made
+
+    nb = nbformat.v4.new_notebook(cells=[
+        cell("import torch"),                                            # 0 set-up: always kept
+        cell("data = torch.arange(4)"),                                  # 1 read by the test, inside a function
+        cell("model = torch.nn.Linear(2, 2)\nplot(model)"),              # 2 an experiment
+        nbformat.v4.new_markdown_cell("prose"),                          # 3
+        cell("def f(x):\n    return x + offset", solution=True, grade_id="f"),  # 4 reads the global offset
+        cell("offset = 1"),                                              # 5 binds offset, but after the answer
+        cell("def check():\n    return f(data)\nassert check() is not None", grade=True, grade_id="test_f"),  # 6
+        cell("%matplotlib inline"),                                      # 7 not plain Python: kept
+        cell("for row in data:\n    print(row)"),                        # 8 an experiment
+    ])
+    assert experiment_cells(nb) == {2, 5, 8}

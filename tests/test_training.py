@@ -58,3 +58,30 @@ def test_inference_turns_off_dropout_and_gradients_and_restores_the_mode():
     with pytest.raises(RuntimeError), training.inference(model):
         raise RuntimeError("a failing decoder")
     assert model.training
+
+
+def test_progress_bar_is_closed_when_an_exercise_raises(monkeypatch):
+    bars = []
+
+    class RecordingBar:
+        def __init__(self, iterable, **kwargs):
+            self.iterable, self.closed = iterable, False
+            bars.append(self)
+
+        def __iter__(self):
+            return iter(self.iterable)
+
+        def set_postfix(self, **kwargs):
+            pass
+
+        def close(self):
+            self.closed = True
+
+    def unfinished(model, batch):
+        raise NotImplementedError()
+
+    monkeypatch.setattr(training, "tqdm", RecordingBar)
+    model, batch, _ = _regression()
+    with pytest.raises(NotImplementedError):
+        training.train(model, lambda step: batch, unfinished, steps=5)
+    assert bars and bars[0].closed, "the progress bar must be closed when training stops with an error"
