@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from course_lib.decoding import generation_seconds
+from course_lib.kv_cache import generation_seconds
 from course_lib.transformer import Transformer
 
 STEPS = (16, 32, 64, 128)

@@ -15,60 +15,37 @@ Which token to keep:
   finished hypotheses are ranked by log-probability / ``length_penalty``, the GNMT penalty
   ((5 + length) / 6) ** alpha of Wu et al. (2016); Vaswani et al. (2017) decode with beam 4, alpha 0.6.
 
-How much to recompute:
-
-- The plain loop re-runs the decoder on the whole prefix at every step, so step t costs O(t) positions
-  per layer and a sentence of n tokens O(n^2) positions in all.
-- With causal self-attention, the keys and values of earlier positions never change once computed.
-  A *key/value cache* (``KVCache``) keeps them; each step then feeds only the newest token, projects
-  its query, key and value, appends the key and value to the cache and attends over it
-  (``attend_incrementally``). ``cached_greedy_decode`` does this for the course Transformer and gives
-  the same tokens as ``greedy_decode`` with O(1) new positions per step; ``generation_seconds``
-  measures the difference.
-
-``cross_attention_weights`` records where every decoder layer looks in the source while it writes each
-target token, the alignment that attention learns without ever being told.
+How much to recompute: the loop here re-runs the decoder on the whole prefix at every step, so step
+t costs O(t) positions per layer and a sentence of n tokens O(n^2) positions in all.
+``course_lib.kv_cache`` keeps the keys and values of earlier positions instead, and feeds only the
+newest token (``cached_greedy_decode``); it reuses this module's loop (``greedy_loop``) and checks
+(``check_decoding_arguments``).
 
 ``greedy_decode``, ``length_penalty`` and ``beam_search`` only use the encoder-decoder interface
 ``model.encode(src, src_mask)``, ``model.decode(tgt, memory, tgt_mask, memory_mask)`` (next-token
-logits) and ``model.pad_id``, so they work for any model that offers it, recurrent or Transformer. The
-cache and the attention weights reach inside the course ``Transformer``.
+logits) and ``model.pad_id``, so they work for any model that offers it, recurrent or Transformer.
+``ScriptedModel`` is such a model with next-token probabilities written in advance, for checking
+decoders on cases worked out by hand.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import partial
 
 import torch
 from torch import Tensor, nn
 
 from course_lib.arguments import check_int, check_tokens
-from course_lib.attention import scaled_dot_product_attention
-from course_lib.measure import wall_time
-from course_lib.multihead import MultiHeadAttention, merge_heads, split_heads
 from course_lib.training import inference
-from course_lib.transformer import (
-    Transformer,
-    embed,
-    padding_mask,
-    residual_sublayer,
-    target_mask,
-)
+from course_lib.transformer import padding_mask, target_mask
 
 __all__ = [
     "greedy_decode",
     "length_penalty",
     "beam_search",
-    "KVCache",
-    "attend_incrementally",
-    "Attend",
-    "IncrementalDecoder",
-    "cached_greedy_decode",
-    "generation_seconds",
-    "cross_attention_weights",
     "ScriptedModel",
+    "check_decoding_arguments",
+    "greedy_loop",
 ]
 
 
@@ -85,17 +62,12 @@ def _check_model(model: object) -> None:
         )
 
 
-def _check_transformer(model: object, what: str) -> None:
-    """Raise a TypeError unless ``model`` is the course Transformer, whose layers ``what`` reaches into."""
-    if not isinstance(model, Transformer):
-        raise TypeError(
-            f"{what} works inside the layers of course_lib.transformer.Transformer; got "
-            f"{type(model).__name__}. Other encoder-decoders can use greedy_decode or beam_search."
-        )
+def check_decoding_arguments(model: object, src: object, max_len: object, bos_id: object, eos_id: object) -> None:
+    """The checks every decoding function starts with (here and in ``course_lib.kv_cache``).
 
-
-def _check_decoding(model: object, src: object, max_len: object, bos_id: object, eos_id: object) -> None:
-    """The checks every decoding function starts with."""
+    ``model`` must offer ``encode``, ``decode`` and ``pad_id``, ``src`` be (batch, Ls) token ids,
+    ``max_len`` a positive int no larger than the model's positions, the ids ints >= 0.
+    """
     _check_model(model)
     check_tokens("src", src)
     check_int("max_len", max_len, "the most tokens to generate")
@@ -120,7 +92,7 @@ def _never_pad(scores: Tensor, pad_id: int) -> Tensor:
     return scores.index_fill(-1, torch.tensor([pad_id], device=scores.device), float("-inf"))
 
 
-def _greedy(
+def greedy_loop(
     next_logits: Callable[[Tensor], Tensor],
     start: Tensor,
     max_len: int,
@@ -131,7 +103,10 @@ def _greedy(
     """The greedy loop: append argmax(next_logits(prefix)) to every prefix, ``max_len`` times at most.
 
     ``start`` (batch, 1) holds the <bos> ids; ``next_logits`` maps the prefixes (batch, t) to the
-    next-token logits (batch, vocab). Returns the generated ids (batch, generated), <bos> dropped.
+    next-token logits (batch, vocab). <pad> is never chosen; a sentence that has produced ``eos_id``
+    is continued with ``pad_id``, and with ``stop_at_eos`` the loop ends once all have. Returns the
+    generated ids (batch, generated), <bos> dropped. ``greedy_decode`` and
+    ``course_lib.kv_cache.cached_greedy_decode`` differ only in their ``next_logits``.
     """
     prefix = start
     finished = torch.zeros(start.shape[0], dtype=torch.bool, device=start.device)
@@ -168,7 +143,7 @@ def greedy_decode(
     back (for timing). Works for any model with ``encode``, ``decode`` and ``pad_id``; runs without
     gradients in eval mode and restores the model's mode afterwards.
     """
-    _check_decoding(model, src, max_len, bos_id, eos_id)
+    check_decoding_arguments(model, src, max_len, bos_id, eos_id)
     with inference(model):
         src_mask = padding_mask(src, model.pad_id)
         memory = model.encode(src, src_mask)
@@ -177,7 +152,7 @@ def greedy_decode(
             return model.decode(prefix, memory, target_mask(prefix, model.pad_id), src_mask)[:, -1]
 
         start = torch.full((src.shape[0], 1), bos_id, dtype=torch.long, device=src.device)
-        return _greedy(next_logits, start, max_len, eos_id, model.pad_id, stop_at_eos)
+        return greedy_loop(next_logits, start, max_len, eos_id, model.pad_id, stop_at_eos)
 
 
 def length_penalty(length: int, alpha: float) -> float:
@@ -225,7 +200,7 @@ def beam_search(
     finished score changes nothing but the running time. The winner maximises
     log-probability / length_penalty(generated tokens, alpha).
     """
-    _check_decoding(model, src, max_len, bos_id, eos_id)
+    check_decoding_arguments(model, src, max_len, bos_id, eos_id)
     check_int("beam_size", beam_size, "how many hypotheses to keep")
     _check_alpha(alpha)
     if src.shape[0] != 1:
@@ -271,196 +246,6 @@ def _scored(
     """(log-probability / length_penalty, generated ids without <bos>) for each row of ``hypotheses``."""
     penalty = length_penalty(length, alpha)
     return [(log_prob / penalty, ids[1:]) for log_prob, ids in zip(log_probs.tolist(), hypotheses.tolist())]
-
-
-# --- the key/value cache ------------------------------------------------------------------------
-
-
-@dataclass
-class KVCache:
-    """The keys and values a causal self-attention has computed so far, (batch, heads, t, head_dim) each.
-
-    Both start as None (nothing decoded yet) and grow by one position per decoding step.
-    """
-
-    key: Tensor | None = None
-    value: Tensor | None = None
-
-
-def attend_incrementally(attn: MultiHeadAttention, x_new: Tensor, cache: KVCache) -> Tensor:
-    """Causal self-attention output (batch, 1, d_model) for the newest position only.
-
-    ``x_new`` (batch, 1, d_model) is the newest position's input. Its query, key and value are
-    projected; the key and value are appended to ``cache`` (in place); the query attends over every
-    cached key. No mask is needed: everything in the cache is at or before the newest position. The
-    result equals the last row of ``attn(x, x, x, causal_mask)`` over the whole prefix ``x``.
-    """
-    _check_new_position(attn, x_new)
-    key = split_heads(attn.k_proj(x_new), attn.num_heads)
-    value = split_heads(attn.v_proj(x_new), attn.num_heads)
-    cache.key = key if cache.key is None else torch.cat((cache.key, key), dim=2)
-    cache.value = value if cache.value is None else torch.cat((cache.value, value), dim=2)
-    return _attend_to_cache(attn, x_new, cache)
-
-
-def _check_new_position(attn: MultiHeadAttention, x_new: object) -> None:
-    """Raise an error a learner can act on unless ``x_new`` is one position of ``attn``'s input."""
-    if not isinstance(x_new, Tensor):
-        raise TypeError(f"x_new must be a torch.Tensor; got {type(x_new).__name__}.")
-    if x_new.dim() != 3 or x_new.shape[1] != 1 or x_new.shape[2] != attn.d_model:
-        raise ValueError(
-            f"x_new must be the newest position only, (batch, 1, d_model={attn.d_model}); got shape "
-            f"{tuple(x_new.shape)}. For a whole prefix x take x[:, -1:]."
-        )
-
-
-def _attend_to_cache(
-    attn: MultiHeadAttention, x: Tensor, cache: KVCache, mask: Tensor | None = None
-) -> Tensor:
-    """``attn``'s output for queries from ``x`` over the already projected keys and values in ``cache``."""
-    query = split_heads(attn.q_proj(x), attn.num_heads)
-    heads, _ = scaled_dot_product_attention(query, cache.key, cache.value, mask)
-    return attn.out_proj(merge_heads(heads))
-
-
-Attend = Callable[[MultiHeadAttention, Tensor, KVCache], Tensor]
-"""The signature of ``attend_incrementally``: (attention module, newest position's input, its cache)."""
-
-
-class IncrementalDecoder:
-    """The course Transformer's decoder run one position at a time, with a key/value cache per layer.
-
-    ``step(tokens)`` feeds the newest token of every sentence (batch,) and returns the logits for the
-    token after it (batch, tgt_vocab): the same as the last position of ``model.decode`` over the
-    whole prefix, at the cost of one position per layer. Self-attention uses ``attend`` (by default
-    ``attend_incrementally``; the lesson passes the learner's); cross-attention projects the memory's
-    keys and values once per layer, here, and reuses them at every step. Meant for eval mode:
-    dropout is not applied.
-    """
-
-    def __init__(
-        self,
-        model: Transformer,
-        memory: Tensor,
-        memory_mask: Tensor | None = None,
-        attend: Attend = attend_incrementally,
-    ) -> None:
-        _check_transformer(model, "IncrementalDecoder")
-        self.model = model
-        self.memory_mask = memory_mask
-        self.attend = attend
-        self.self_attention_caches = [KVCache() for _ in model.decoder.layers]
-        self.memory_caches = [
-            KVCache(
-                split_heads(layer.cross_attn.k_proj(memory), layer.cross_attn.num_heads),
-                split_heads(layer.cross_attn.v_proj(memory), layer.cross_attn.num_heads),
-            )
-            for layer in model.decoder.layers
-        ]
-        self.position = 0
-
-    def step(self, tokens: Tensor) -> Tensor:
-        """Logits (batch, tgt_vocab) for the next token, given the newest tokens (batch,)."""
-        model = self.model
-        if self.position >= model.max_len:
-            raise ValueError(
-                f"the decoder has used all max_len={model.max_len} positions of this Transformer; build "
-                f"the model with a larger max_len to decode longer outputs."
-            )
-        x = embed(tokens[:, None], model.tgt_embed, model.positional_encoding[self.position :])
-        self.position += 1
-        layers = zip(model.decoder.layers, self.self_attention_caches, self.memory_caches)
-        for layer, cache, memory in layers:
-            self_attention = partial(self.attend, layer.self_attn, cache=cache)
-            cross_attention = partial(_attend_to_cache, layer.cross_attn, cache=memory, mask=self.memory_mask)
-            x = residual_sublayer(x, self_attention, layer.norm1, layer.dropout1, layer.norm_first)
-            x = residual_sublayer(x, cross_attention, layer.norm2, layer.dropout2, layer.norm_first)
-            x = residual_sublayer(x, layer.feed_forward, layer.norm3, layer.dropout3, layer.norm_first)
-        return model.output_projection(model.decoder.norm(x))[:, 0]
-
-
-def cached_greedy_decode(
-    model: Transformer,
-    src: Tensor,
-    max_len: int,
-    bos_id: int = 1,
-    eos_id: int = 2,
-    *,
-    stop_at_eos: bool = True,
-    attend: Attend = attend_incrementally,
-) -> Tensor:
-    """``greedy_decode`` for the course Transformer with a key/value cache: same arguments, same tokens.
-
-    Each step feeds only the newest token through an ``IncrementalDecoder`` (self-attention by
-    ``attend``) instead of the whole prefix. After a sentence's <eos> its padding is fed too, unmasked; that changes only what comes
-    after <eos>, which is replaced by padding anyway.
-    """
-    _check_transformer(model, "cached_greedy_decode")
-    _check_decoding(model, src, max_len, bos_id, eos_id)
-    with inference(model):
-        src_mask = padding_mask(src, model.pad_id)
-        decoder = IncrementalDecoder(model, model.encode(src, src_mask), src_mask, attend)
-        start = torch.full((src.shape[0], 1), bos_id, dtype=torch.long, device=src.device)
-
-        def next_logits(prefix: Tensor) -> Tensor:
-            return decoder.step(prefix[:, -1])  # only the newest token goes in
-
-        return _greedy(next_logits, start, max_len, eos_id, model.pad_id, stop_at_eos)
-
-
-def generation_seconds(
-    model: nn.Module,
-    src: Tensor,
-    steps: int,
-    cached: bool,
-    repeats: int = 3,
-    attend: Attend = attend_incrementally,
-) -> float:
-    """Best-of-``repeats`` seconds to generate exactly ``steps`` tokens for ``src``, <eos> ignored.
-
-    ``cached=True`` times ``cached_greedy_decode`` with ``attend`` (course Transformer only),
-    ``cached=False`` ``greedy_decode``. The model needs at least ``steps`` positions (its ``max_len``).
-    """
-    check_int("steps", steps, "how many tokens to generate")
-    check_int("repeats", repeats, "how many timed runs to take the best of")
-    if cached:
-        return wall_time(
-            lambda: cached_greedy_decode(model, src, steps, stop_at_eos=False, attend=attend), repeats=repeats
-        )
-    return wall_time(lambda: greedy_decode(model, src, steps, stop_at_eos=False), repeats=repeats)
-
-
-# --- where the decoder looks --------------------------------------------------------------------
-
-
-def cross_attention_weights(model: Transformer, src: Tensor, tgt_in: Tensor) -> Tensor:
-    """Every decoder layer's cross-attention weights, (layers, batch, heads, Lt, Ls), for one pass.
-
-    ``src`` (batch, Ls) and the decoder input ``tgt_in`` (batch, Lt), <bos> first, go through the
-    model once with teacher forcing. Row i of a head's (Lt, Ls) map says how much the position that
-    predicts target token i + 1 draws on each source token; padded source positions get weight 0.
-    The weights are caught by forward hooks on each layer's ``cross_attn``, removed afterwards.
-    """
-    _check_transformer(model, "cross_attention_weights")
-    check_tokens("src", src)
-    check_tokens("tgt_in", tgt_in)
-    if src.shape[0] != tgt_in.shape[0]:
-        raise ValueError(
-            f"src and tgt_in must hold the same number of sentences; got {src.shape[0]} and "
-            f"{tgt_in.shape[0]}."
-        )
-    weights: list[Tensor] = []
-    handles = [
-        layer.cross_attn.register_forward_hook(lambda module, inputs, output: weights.append(output[1]))
-        for layer in model.decoder.layers
-    ]
-    try:
-        with inference(model):
-            model(src, tgt_in)
-    finally:
-        for handle in handles:
-            handle.remove()
-    return torch.stack(weights)
 
 
 # --- a model with written-in-advance probabilities, for checking decoders -------------------------

@@ -21,7 +21,9 @@ Two ingredients of Vaswani et al. (2017), section 5, are here:
   with Adam(beta1 = 0.9, beta2 = 0.98, eps = 1e-9).
 
 ``translate`` turns a trained model and a decoding rule (greedy or beam search) into a function
-from English sentences to French ones.
+from English sentences to French ones. ``cross_attention_weights`` shows where a trained
+Transformer's decoder looks in the source while it predicts each target token of a teacher-forced
+batch: the alignment between the two sentences that attention learns without ever being told.
 """
 
 from __future__ import annotations
@@ -34,9 +36,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pad_sequence
 
-from course_lib.arguments import check_int
+from course_lib.arguments import check_int, check_tokens
 from course_lib.data import Vocabulary
 from course_lib.training import inference
+from course_lib.transformer import Transformer
 
 __all__ = [
     "Batch",
@@ -47,6 +50,7 @@ __all__ = [
     "translation_loss",
     "batches",
     "translate",
+    "cross_attention_weights",
 ]
 
 Batch = tuple[Tensor, Tensor, Tensor]
@@ -240,3 +244,37 @@ def translate(
                 )
             out.extend(tgt_vocab.decode(row.tolist()) for row in ids)
     return out
+
+
+def cross_attention_weights(model: Transformer, src: Tensor, tgt_in: Tensor) -> Tensor:
+    """Every decoder layer's cross-attention weights, (layers, batch, heads, Lt, Ls), for one pass.
+
+    ``src`` (batch, Ls) and the decoder input ``tgt_in`` (batch, Lt), <bos> first, go through the
+    model once with teacher forcing. Row i of a head's (Lt, Ls) map says how much the position that
+    predicts target token i + 1 draws on each source token; padded source positions get weight 0.
+    The weights are caught by forward hooks on each layer's ``cross_attn``, removed afterwards.
+    """
+    if not isinstance(model, Transformer):
+        raise TypeError(
+            f"cross_attention_weights reads the decoder layers of course_lib.transformer.Transformer; got "
+            f"{type(model).__name__}."
+        )
+    check_tokens("src", src)
+    check_tokens("tgt_in", tgt_in)
+    if src.shape[0] != tgt_in.shape[0]:
+        raise ValueError(
+            f"src and tgt_in must hold the same number of sentences; got {src.shape[0]} and "
+            f"{tgt_in.shape[0]}."
+        )
+    weights: list[Tensor] = []
+    handles = [
+        layer.cross_attn.register_forward_hook(lambda module, inputs, output: weights.append(output[1]))
+        for layer in model.decoder.layers
+    ]
+    try:
+        with inference(model):
+            model(src, tgt_in)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return torch.stack(weights)

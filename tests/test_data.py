@@ -1,4 +1,5 @@
-"""Corpora and loaders: words and vocabularies, the English -> French corpus, its splits, the hub path."""
+"""Corpora and loaders: words and vocabularies, the English -> French lexicon, grammar and surface
+realisation, the corpus's splits, the hub path."""
 import collections
 import os
 import re
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from course_lib import data
+from course_lib.data import choices, french_grammar, french_lexicon, french_surface
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -95,9 +97,9 @@ def derive(*script):
                 return option
         raise AssertionError(f"{want!r} is not among the options {[getattr(o, 'en', o) for o in options]}")
 
-    en, fr, _ = data._grammar().sentence(pick)
+    en, fr, _ = french_grammar.default_grammar().sentence(pick)
     assert not script, f"decisions left over: {script}"
-    return data._realise_sentence(en, fr)
+    return french_surface.realise_sentence(en, fr)
 
 
 SUBJECT_THE = ("none", "sg", "the", "none")  # no modifier, singular, "the", no adjective
@@ -260,7 +262,7 @@ def test_french_has_no_missing_elision_or_contraction(sample):
 
 def test_english_determines_the_french():
     seen = {}
-    stream = data._examples(7)  # with repeats, unlike translation_pairs
+    stream = french_grammar.sample_pairs(7)  # with repeats, unlike translation_pairs
     for _ in range(20000):
         en, fr, _ = next(stream)
         assert seen.setdefault(en, fr) == fr, (en, seen[en], fr)
@@ -274,10 +276,10 @@ def test_sentences_are_short_enough_for_a_small_transformer(sample):
 
 
 def test_lexicon_is_consistent():
-    lex = data._Lexicon()
+    lex = french_lexicon.Lexicon()
     for verb in lex.verbs:
         assert len(verb.fr) == 6 and all(verb.fr), verb.en
-    assert data._er("mang")[3] == "mangeons" and data._er("nag")[3] == "nageons"
+    assert french_lexicon.er_present("mang")[3] == "mangeons" and french_lexicon.er_present("nag")[3] == "nageons"
     for noun in lex.nouns:
         assert (noun.en_pl is None) == (noun.fr_pl is None), noun.en
         assert noun.gender in ("m", "f")
@@ -293,20 +295,20 @@ def test_lexicon_is_consistent():
 
 
 def test_count_equals_full_enumeration_on_a_small_lexicon():
-    tiny = data._Lexicon().subset(
+    tiny = french_lexicon.Lexicon().subset(
         nouns=["aunt", "bird", "milk"], adjectives=["old", "hot"], verbs=["drink", "obey", "sleep", "be"],
         pronouns=["I", "they"], prepositions=["next to"], places=["at the market"], possessives=[],
     )
-    grammar = data._Grammar(tiny)
+    grammar = french_grammar.Grammar(tiny)
     pairs = {}
     paths = 0
-    for en, fr, _ in data._enumerate_derivations(grammar.sentence):
+    for en, fr, _ in choices.enumerate_derivations(grammar.sentence):
         paths += 1
-        e, f = data._realise_sentence(en, fr)
+        e, f = french_surface.realise_sentence(en, fr)
         assert pairs.setdefault(e, f) == f, e  # one French sentence per English sentence
     assert paths == len(pairs) == grammar.count() == 25286
-    sampled = {data._realise_sentence(e, f)[0] for e, f, _ in
-               (grammar.sentence(data._Sampler(s)) for s in range(300))}
+    sampled = {french_surface.realise_sentence(e, f)[0] for e, f, _ in
+               (grammar.sentence(choices.Sampler(s)) for s in range(300))}
     assert sampled <= set(pairs)
     assert pairs["The aunt next to the birds does not drink hot milk at the market."] == \
         "La tante à côté des oiseaux ne boit pas de lait chaud au marché."
@@ -401,7 +403,7 @@ def test_test_split_holds_out_combinations_of_words_seen_in_training(splits):
 
 
 def test_held_out_combinations_can_be_produced_by_the_grammar():
-    grammar = data._grammar()
+    grammar = french_grammar.default_grammar()
     nouns = {n.en: n for n in grammar.lex.nouns}
     verbs = {v.en: v for v in grammar.lex.verbs}
     for combo in data.HELD_OUT_COMBINATIONS:

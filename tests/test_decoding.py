@@ -1,7 +1,8 @@
-"""Tests of course_lib.decoding: greedy decoding against a hand-written loop, <eos> and padding,
-beam search against greedy decoding, exhaustive search and a hand-built case where it wins, the GNMT
-length penalty, the key/value cache against full causal attention and full-prefix decoding, the
-cross-attention weights and the errors a learner meets.
+"""Tests of course_lib.decoding and course_lib.kv_cache: greedy decoding against a hand-written loop,
+<eos> and padding, beam search against greedy decoding, exhaustive search and a hand-built case where
+it wins, the GNMT length penalty, the key/value cache against full causal attention and full-prefix
+decoding (here, beside greedy decoding, as both run on the same models), and the errors a learner
+meets.
 
 Stub models (``nn.Module``s with only ``encode``, ``decode`` and ``pad_id``) check that greedy decoding
 and beam search use nothing but that interface."""
@@ -14,17 +15,13 @@ import pytest
 import torch
 from torch import nn
 
-from course_lib.decoding import (
+from course_lib.decoding import ScriptedModel, beam_search, greedy_decode, length_penalty
+from course_lib.kv_cache import (
     IncrementalDecoder,
     KVCache,
-    ScriptedModel,
     attend_incrementally,
-    beam_search,
     cached_greedy_decode,
-    cross_attention_weights,
     generation_seconds,
-    greedy_decode,
-    length_penalty,
 )
 from course_lib.multihead import MultiHeadAttention
 from course_lib.transformer import Transformer, causal_mask, padding_mask
@@ -343,29 +340,6 @@ def test_cached_decoding_matches_at_64_tokens_on_the_benchmark_model():
     assert generation_seconds(model, src, 4, cached=True, repeats=1) > 0
 
 
-# --- cross-attention weights -------------------------------------------------------------------
-
-
-def test_cross_attention_weights_are_alignments_over_real_source_tokens():
-    model = small_transformer(2, num_layers=3).train()
-    src = sources(2)
-    tgt_in = torch.cat((torch.full((4, 1), BOS), torch.randint(3, 12, (4, 5))), dim=1)
-    weights = cross_attention_weights(model, src, tgt_in)
-    assert weights.shape == (3, 4, 4, 6, 7)
-    real = (src != PAD)[None, :, None, None, :]
-    torch.testing.assert_close(weights.sum(-1), torch.ones(3, 4, 4, 6, dtype=torch.float64))
-    assert (weights.masked_select(~real.expand_as(weights)) == 0).all()
-    assert not weights.requires_grad and model.training
-    assert all(not layer.cross_attn._forward_hooks for layer in model.decoder.layers)
-
-
-def test_cross_attention_hooks_are_removed_on_error():
-    model = small_transformer(0, max_len=5)
-    with pytest.raises(ValueError, match="max_len=5"):
-        cross_attention_weights(model, sources(0), torch.ones(4, 6, dtype=torch.long))
-    assert all(not layer.cross_attn._forward_hooks for layer in model.decoder.layers)
-
-
 # --- errors ------------------------------------------------------------------------------------
 
 
@@ -398,8 +372,6 @@ def test_errors_say_what_is_wrong():
         cached_greedy_decode(LengthStub(), src, max_len=5)
     with pytest.raises(ValueError, match="larger max_len"):
         generation_seconds(model, src, steps=11, cached=True)
-    with pytest.raises(ValueError, match="same number of sentences"):
-        cross_attention_weights(model, src, torch.ones(2, 3, dtype=torch.long))
 
 
 def test_incremental_decoder_refuses_positions_beyond_max_len():

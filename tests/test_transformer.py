@@ -1,7 +1,7 @@
 """Tests of course_lib.transformer: against torch.nn.Transformer with copied weights, the masks'
-shapes and polarity, what the causal and padding masks guarantee, the parameter-count formulas
-against counted parameters (ours and HF transformers' BertModel), the Table 1 helpers and the errors
-a learner meets."""
+shapes and polarity, what the causal and padding masks guarantee, and the errors a learner meets.
+The parameter counts are tested in test_parameters.py, Table 1 in test_complexity.py, the drawing in
+test_viz_transformer.py."""
 
 from __future__ import annotations
 
@@ -15,25 +15,14 @@ from torch import nn
 from course_lib.multihead import to_torch_attn_mask, to_torch_key_padding_mask
 from course_lib.positional import sinusoidal_encoding
 from course_lib.transformer import (
-    Decoder,
     DecoderLayer,
     Encoder,
     EncoderLayer,
-    LayerCost,
     PositionwiseFeedForward,
     Transformer,
-    bert_parameter_breakdown,
-    bert_parameter_count,
     causal_mask,
     copy_from_torch,
-    crossover_length,
-    draw_transformer,
-    layer_complexity,
-    layer_costs,
     padding_mask,
-    parameter_breakdown,
-    parameter_count,
-    peak_memory,
     residual_sublayer,
     target_mask,
 )
@@ -315,136 +304,6 @@ def test_shared_embeddings_tie_source_target_and_output_weights():
     assert model.output_projection.bias.shape == (20,)
 
 
-# --- parameter counts ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("share", [False, True])
-def test_parameter_breakdown_matches_our_modules(share):
-    vocab = (37, 37) if share else (37, 29)
-    model = Transformer(*vocab, d_model=24, num_heads=3, num_layers=2, d_ff=40, share_embeddings=share)
-    parts = parameter_breakdown(24, 3, 40, 2, 2, *vocab, share_embeddings=share)
-    assert parts["embeddings"] == num_parameters(model.src_embed, model.tgt_embed)
-    assert parts["encoder"] == num_parameters(model.encoder)
-    assert parts["decoder"] == num_parameters(model.decoder)
-    assert parts["embeddings"] + parts["output projection"] == num_parameters(
-        model.src_embed, model.tgt_embed, model.output_projection)
-    assert parameter_count(24, 3, 40, 2, 2, *vocab, share_embeddings=share) == num_parameters(model)
-
-
-def test_parameter_breakdown_counts_encoder_and_decoder_depth_separately():
-    parts = parameter_breakdown(16, 4, 24, 1, 3, 50)
-    assert parts["encoder"] == num_parameters(Encoder(16, 4, 1, 24))
-    assert parts["decoder"] == num_parameters(Decoder(16, 4, 3, 24))
-    assert parameter_count(16, 1, 24, 1, 3, 50) == parameter_count(16, 16, 24, 1, 3, 50)  # heads: no change
-
-
-def test_paper_base_model_has_about_65_million_parameters():
-    # Vaswani et al., Table 3: base = 65M, with a shared ~37000-token vocabulary (section 5.1) and one
-    # weight matrix for both embeddings and the pre-softmax projection (section 3.4).
-    total = parameter_count(512, 8, 2048, 6, 6, 37000, share_embeddings=True)
-    assert total == 63_121_544
-    assert 62e6 < total < 66e6
-    parts = parameter_breakdown(512, 8, 2048, 6, 6, 37000, share_embeddings=True)
-    assert parts["embeddings"] == 37000 * 512
-    # without the sharing it would be far from the reported figure
-    assert parameter_count(512, 8, 2048, 6, 6, 37000, 37000) > 100e6
-
-
-@pytest.mark.parametrize("pooler", [True, False])
-@pytest.mark.parametrize("intermediate", [None, 48])
-def test_bert_formula_matches_transformers_bert_model(pooler, intermediate):
-    from transformers import BertConfig, BertModel
-
-    config = BertConfig(vocab_size=101, hidden_size=24, num_hidden_layers=2, num_attention_heads=4,
-                        intermediate_size=intermediate or 96, max_position_embeddings=40, type_vocab_size=3)
-    model = BertModel(config, add_pooling_layer=pooler)
-    parts = bert_parameter_breakdown(2, 24, 4, vocab=101, max_positions=40, type_vocab=3,
-                                     intermediate=intermediate, pooler=pooler)
-    assert parts["embeddings"] == num_parameters(model.embeddings)
-    assert parts["encoder"] == num_parameters(model.encoder)
-    assert parts["pooler"] == (num_parameters(model.pooler) if pooler else 0)
-    assert bert_parameter_count(2, 24, 4, 101, 40, 3, intermediate, pooler) == num_parameters(model)
-
-
-def test_bert_base_and_large_at_full_size():
-    from transformers import BertConfig, BertModel
-
-    base = bert_parameter_count(12, 768, 12)
-    large = bert_parameter_count(24, 1024, 16)  # BERT-large has 16 heads of 64, not 24
-    assert base == 109_482_240 and 108e6 <= base <= 111e6  # the paper's "110M"
-    assert large == 335_141_888 and 333e6 <= large <= 336e6  # the paper's "340M"
-    # the pooler is one hidden x hidden dense layer with a bias on the [CLS] state
-    assert base - bert_parameter_count(12, 768, 12, pooler=False) == 768 * 768 + 768 == 590_592
-    assert large - bert_parameter_count(24, 1024, 16, pooler=False) == 1024 * 1024 + 1024 == 1_049_600
-    with torch.device("meta"):  # shapes only: no memory for the weights
-        model = BertModel(BertConfig(hidden_size=768, num_hidden_layers=12, num_attention_heads=12))
-    assert num_parameters(model) == base
-
-
-def test_formulas_refuse_heads_that_do_not_divide():
-    with pytest.raises(ValueError, match="divides"):
-        bert_parameter_count(24, 1024, 24)
-    with pytest.raises(ValueError, match="divides"):
-        parameter_count(512, 7, 2048, 6, 6, 37000)
-
-
-# --- Table 1 ------------------------------------------------------------------------------------
-
-
-def test_layer_complexity_crosses_at_n_equals_d():
-    at = layer_complexity(64, 64)
-    assert at["self-attention"]["operations"] == at["recurrent"]["operations"]
-    shorter, longer = layer_complexity(32, 64), layer_complexity(128, 64)
-    assert shorter["self-attention"]["operations"] < shorter["recurrent"]["operations"]
-    assert longer["self-attention"]["operations"] > longer["recurrent"]["operations"]
-    assert longer["recurrent"]["sequential operations"] == longer["recurrent"]["maximum path length"] == 128
-    assert longer["self-attention"]["sequential operations"] == longer["self-attention"]["maximum path length"] == 1
-
-
-def test_layer_complexity_matches_counted_flops():
-    from torch.utils.flop_counter import FlopCounterMode
-
-    n, d = 12, 8
-    attention_flops = layer_complexity(n, d)["self-attention"]["operations"]
-    from course_lib.multihead import MultiHeadAttention
-
-    x = torch.randn(1, n, d)
-    with FlopCounterMode(display=False) as counter:
-        MultiHeadAttention(d, 2)(x, x, x)
-    assert counter.get_total_flops() == attention_flops  # matmuls only: 2 per multiply-add
-    gru_flops = layer_complexity(n, d)["recurrent"]["operations"]
-    assert gru_flops == n * 2 * (2 * d * 3 * d)  # per step: input and hidden maps to 3 gates
-
-
-def test_peak_memory_counts_live_tensors_only():
-    x = torch.randn(64, 32)
-    assert peak_memory(lambda: (torch.ones(256, dtype=torch.float64) * 2).sum()) == 2 * 256 * 8
-
-    def two_then_one():
-        a = x @ x.T  # 64 x 64 floats
-        b = a.T.contiguous()  # a copy while a is alive
-        del a
-        return b * 2  # a is gone: b and the result
-    assert peak_memory(two_then_one) == 2 * 64 * 64 * 4
-    assert peak_memory(lambda: x.T) == 0  # a view allocates nothing
-
-
-def test_layer_costs_attention_memory_grows_quadratically():
-    small, large = layer_costs(64, 16, repeats=1), layer_costs(256, 16, repeats=1)
-    for costs in (small, large):
-        assert set(costs) == {"self-attention", "recurrent"}
-        assert all(type(cost) is LayerCost and cost.seconds > 0 for cost in costs.values())
-    attention_growth = large["self-attention"].peak_bytes / small["self-attention"].peak_bytes
-    gru_growth = large["recurrent"].peak_bytes / small["recurrent"].peak_bytes
-    assert 10 < attention_growth <= 16 and 3 < gru_growth <= 4.5  # 4x longer: ~16x against ~4x
-    assert large["self-attention"].peak_bytes >= 2 * 256 * 256 * 4  # scores and weights, n x n each
-
-
-def test_crossover_length_returns_a_measured_length_or_none():
-    found = crossover_length(8, lengths=(4, 1024), repeats=1)
-    assert found in (4, 1024, None)
-
-
 # --- errors a learner meets -----------------------------------------------------------------------
 
 
@@ -471,21 +330,3 @@ def test_errors_for_bad_inputs():
         Transformer(10, 12, share_embeddings=True)
     with pytest.raises(ValueError, match="positive int"):
         causal_mask(0)
-
-
-# --- the drawing ----------------------------------------------------------------------------------
-
-
-def test_draw_transformer_labels_every_part():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ax = draw_transformer()
-    texts = " ".join(text.get_text() for text in ax.texts)
-    for part in ("multi-head\nself-attention", "masked multi-head", "cross-attention", "feed forward",
-                 "Add & Norm", "positional", "√d_model", "N ×", "linear", "softmax", "shifted right"):
-        assert part in texts, part
-    assert sum(text.get_text() == "Add & Norm" for text in ax.texts) == 5  # 2 encoder + 3 decoder
-    plt.close(ax.figure)

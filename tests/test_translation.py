@@ -1,6 +1,7 @@
 """Tests of course_lib.translation: batches against hand-built ids, the smoothed loss against
 torch's cross_entropy, the warm-up schedule against the paper's formula (also through LambdaLR and
-the course training loop), and translate with a stand-in decoder."""
+the course training loop), translate with a stand-in decoder, and the cross-attention weights of a
+teacher-forced batch."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from course_lib.training import train
 from course_lib.transformer import Transformer
 from course_lib.translation import (
     batches,
+    cross_attention_weights,
     label_smoothed_cross_entropy,
     make_batch,
     transformer_learning_rate,
@@ -274,3 +276,38 @@ def test_translate_errors():
         translate(Echo(), "The cat sleeps.", EN10, EN10, echo_decode)
     with pytest.raises(ValueError, match="one row per sentence"):
         translate(Echo(), ["The cat sleeps."], EN10, EN10, lambda m, src: src[0])
+
+
+# --- cross-attention weights ------------------------------------------------------------------------
+
+
+def small_translator(num_layers: int = 3, max_len: int = 40) -> Transformer:
+    """A randomly initialised float64 Transformer for EN -> FR, 4 heads, in training mode (dropout 0.1)."""
+    torch.manual_seed(2)
+    return Transformer(len(EN), len(FR), d_model=16, num_heads=4, num_layers=num_layers, d_ff=32, dropout=0.1,
+                       max_len=max_len).double()
+
+
+def test_cross_attention_weights_are_alignments_over_real_source_tokens():
+    model = small_translator()
+    src, tgt_in, _ = make_batch(PAIRS, EN, FR)
+    weights = cross_attention_weights(model, src, tgt_in)
+    assert weights.shape == (3, 3, 4, tgt_in.shape[1], src.shape[1])
+    real = (src != EN.pad_id)[None, :, None, None, :]
+    assert not real.all(), "the batch should have padded sources"
+    torch.testing.assert_close(weights.sum(-1), torch.ones(weights.shape[:-1], dtype=torch.float64))
+    assert (weights.masked_select(~real.expand_as(weights)) == 0).all()
+    assert not weights.requires_grad and model.training
+    assert all(not layer.cross_attn._forward_hooks for layer in model.decoder.layers)
+
+
+def test_cross_attention_weights_errors_and_hooks_removed_on_error():
+    model = small_translator(max_len=5)
+    src, tgt_in, _ = make_batch(PAIRS, EN, FR)
+    with pytest.raises(ValueError, match="max_len=5"):
+        cross_attention_weights(model, src, torch.ones(3, 6, dtype=torch.long))
+    assert all(not layer.cross_attn._forward_hooks for layer in model.decoder.layers)
+    with pytest.raises(ValueError, match="same number of sentences"):
+        cross_attention_weights(model, src, tgt_in[:2])
+    with pytest.raises(TypeError, match="course_lib.transformer.Transformer"):
+        cross_attention_weights(Echo(), src, tgt_in)
