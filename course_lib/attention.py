@@ -9,6 +9,11 @@ Reference implementations for lesson 02_attention. Shapes follow the lesson:
   attend to this key", the same polarity as the boolean ``attn_mask`` of
   ``torch.nn.functional.scaled_dot_product_attention``.
 
+Masked positions are ignored completely: a query's output and weights do not depend on
+the keys or values it may not attend to, bit for bit, even when those hold inf or NaN
+(padding garbage). ``torch.nn.functional.scaled_dot_product_attention`` does not promise
+this for values: there a masked weight is 0, and 0 * NaN is NaN.
+
 The leading ``...`` dims (batch, heads) may differ in size as long as they broadcast.
 """
 
@@ -25,6 +30,7 @@ __all__ = [
     "AdditiveAttention",
     "attention_scores",
     "masked_softmax",
+    "masked_weighted_sum",
     "scaled_dot_product_attention",
 ]
 
@@ -127,6 +133,31 @@ def masked_softmax(scores: Tensor, mask: Tensor | None = None) -> Tensor:
     return weights.masked_fill(~mask, 0.0)
 
 
+def masked_weighted_sum(weights: Tensor, value: Tensor, mask: Tensor | None = None) -> Tensor:
+    """``weights @ value`` in which a key masked for a query adds exactly nothing to its row.
+
+    ``weights`` ``(..., Lq, Lk)`` come from :func:`masked_softmax` (0 where ``mask`` is
+    False), ``value`` is ``(..., Lk, d_v)`` and ``mask`` a bool tensor broadcastable to
+    ``weights`` (True = may attend); returns ``(..., Lq, d_v)``. A masked weight is 0,
+    but ``0 * inf`` and ``0 * NaN`` are NaN, so the plain product would let an inf or
+    NaN value at a masked position poison the output. Here it cannot: when every value
+    is finite the result is ``weights @ value`` exactly (a masked finite value adds an
+    exact 0); otherwise the finite values go through the same product and each
+    non-finite one is added back only to the rows of the queries that may attend to it
+    (costing a ``(..., Lq, Lk, d_v)`` temporary, only then). Shapes are not checked
+    here; :func:`scaled_dot_product_attention` does.
+    """
+    if mask is None:
+        return weights @ value
+    finite = torch.isfinite(value)
+    if bool(finite.all()):
+        return weights @ value
+    output = weights @ torch.where(finite, value, 0.0)
+    non_finite = torch.where(finite, 0.0, value)  # the inf and NaN entries, 0 elsewhere
+    products = weights.unsqueeze(-1) * non_finite.unsqueeze(-3)  # (..., Lq, Lk, d_v)
+    return output + torch.where(mask.unsqueeze(-1), products, 0.0).sum(dim=-2)
+
+
 def attention_scores(query: Tensor, key: Tensor) -> Tensor:
     """Scaled dot-product logits ``query @ key^T / sqrt(d_k)``, shape ``(..., Lq, Lk)``."""
     _check_inputs(query, key)
@@ -147,13 +178,21 @@ def scaled_dot_product_attention(
 
     Returns ``(output, weights)``: ``output`` has shape ``(..., Lq, d_v)`` and
     ``weights`` ``(..., Lq, Lk)``, each row summing to 1 over the keys. With a bool
-    ``mask`` (True = may attend), masked keys get weight 0; a query whose keys are
-    all masked gets all-zero weights and a zero output row.
+    ``mask`` (True = may attend; shapes as in the module docstring, e.g. ``(Lq, Lk)``,
+    ``(batch, 1, Lk)``, ``(batch, Lq, Lk)`` or ``(batch, heads, Lq, Lk)``), masked keys get
+    weight 0 and a query's output and weights do not depend on its masked keys and
+    values at all, inf and NaN included; a query whose keys are all masked gets
+    all-zero weights and a zero output row. When every value is finite the output is
+    exactly ``weights @ value``, as in torch's function.
+
+    Raises TypeError or ValueError (saying how to fix the call) for non-tensors,
+    non-float or mismatched dtypes, sizes that do not fit, and a mask that is not
+    bool or does not broadcast to ``(..., Lq, Lk)``.
     """
     _check_inputs(query, key, value)
     scores = attention_scores(query, key)
     weights = masked_softmax(scores, mask)
-    return weights @ value, weights
+    return masked_weighted_sum(weights, value, mask), weights
 
 
 class AdditiveAttention(nn.Module):
@@ -161,7 +200,9 @@ class AdditiveAttention(nn.Module):
 
     A one-hidden-layer network scores every (query, key) pair, so queries and keys may
     have different sizes. Called like :func:`scaled_dot_product_attention`:
-    ``(query, key, value, mask=None) -> (output, weights)``, with the same masking rule.
+    ``(query, key, value, mask=None) -> (output, weights)``, with the same masking rule
+    and the same guarantee: a query's output and weights do not depend on the keys and
+    values it may not attend to, inf and NaN included.
     """
 
     def __init__(self, query_size: int, key_size: int, hidden_size: int) -> None:
@@ -187,4 +228,4 @@ class AdditiveAttention(nn.Module):
         hidden = torch.tanh(self.W_q(query).unsqueeze(-2) + self.W_k(key).unsqueeze(-3))
         scores = self.v(hidden).squeeze(-1)
         weights = masked_softmax(scores, mask)
-        return weights @ value, weights
+        return masked_weighted_sum(weights, value, mask), weights

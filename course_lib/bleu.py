@@ -1,20 +1,24 @@
 """Corpus BLEU (Papineni et al., 2002), computed exactly as sacrebleu computes it.
 
-BLEU compares a system's translations (hypotheses) with one reference translation
-each. For n = 1..4 it counts the hypothesis n-grams that also occur in the reference,
-each clipped to the number of times it occurs there ("the the the" earns at most as
-many "the" as the reference has), and divides by the number of hypothesis n-grams.
+BLEU compares a system's translations (hypotheses) with one or more reference
+translations each. For n = 1..4 it counts the hypothesis n-grams that also occur in a
+reference, each clipped to the largest number of times it occurs in any single reference
+("the the the" earns at most as many "the" as the reference with the most "the"), and
+divides by the number of hypothesis n-grams.
 These *modified precisions* are summed over the whole corpus before dividing:
 
     p_n = sum over sentences of clipped matches_n / sum over sentences of hypothesis n-grams
 
 and combined by a geometric mean, times a *brevity penalty* that punishes a corpus of
 hypotheses shorter in total than the references (c = hypothesis tokens, r = reference
-tokens, both summed over the corpus):
+tokens, both summed over the corpus; with several references, each sentence counts the
+length of its reference closest in length to the hypothesis, the shorter one on a tie,
+as sacrebleu does):
 
     BP = 1 if c >= r else exp(1 - r / c)          BLEU = 100 * BP * exp(mean_n log p_n)
 
-Details follow sacrebleu's defaults (``sacrebleu.corpus_bleu(hyps, [refs]).score``):
+Details follow sacrebleu's defaults (``sacrebleu.corpus_bleu(hyps, [refs]).score``, or
+``sacrebleu.corpus_bleu(hyps, [refs1, refs2]).score`` with two references per sentence):
 sentences are tokenized with the "13a" tokenizer (:func:`tokenize_13a`, the one of
 WMT's mteval-v13a.pl), the score is on a 0-100 scale, BLEU is 0 when no n-gram of
 any order matches or when no hypothesis has 4 tokens, and an order with no match at
@@ -37,6 +41,8 @@ __all__ = [
     "tokenize_13a",
     "ngram_counts",
     "modified_precision",
+    "multi_reference_precision",
+    "closest_reference_length",
     "brevity_penalty",
     "BLEUStatistics",
     "bleu_statistics",
@@ -93,17 +99,52 @@ def modified_precision(hypothesis: Sequence[str], reference: Sequence[str], n: i
 
     >>> modified_precision("the the the the the the the".split(), "the cat is on the mat".split(), 1)
     (2, 7)
+
+    :func:`multi_reference_precision` does the same against several references.
     """
-    hyp, ref = ngram_counts(hypothesis, n), ngram_counts(reference, n)
-    matches = sum(min(count, ref[gram]) for gram, count in hyp.items())
+    return multi_reference_precision(hypothesis, [reference], n)
+
+
+def multi_reference_precision(
+    hypothesis: Sequence[str], references: Sequence[Sequence[str]], n: int
+) -> tuple[int, int]:
+    """:func:`modified_precision` against several references of one sentence.
+
+    ``references`` is a list of token lists. Each hypothesis n-gram counts at most as
+    often as it occurs in the single reference where it occurs most (Papineni et al.,
+    2002, section 2.1: "Max_Ref_Count"). Returns ``(matches, total)``.
+
+    >>> multi_reference_precision("the the the".split(), ["the cat".split(), "the the mat".split()], 1)
+    (2, 3)
+    """
+    hyp = ngram_counts(hypothesis, n)
+    max_ref_counts: Counter = Counter()
+    for reference in references:
+        max_ref_counts |= ngram_counts(reference, n)  # | keeps the larger count of each n-gram
+    matches = sum(min(count, max_ref_counts[gram]) for gram, count in hyp.items())
     return matches, sum(hyp.values())
+
+
+def closest_reference_length(hyp_len: int, ref_lens: Sequence[int]) -> int:
+    """The reference length closest to ``hyp_len``, the shorter one on a tie (as sacrebleu).
+
+    This is the length one sentence contributes to the brevity penalty's ``ref_len``.
+    Raises ValueError when ``ref_lens`` is empty.
+
+    >>> closest_reference_length(5, [3, 7, 9])
+    3
+    """
+    if not ref_lens:
+        raise ValueError("closest_reference_length needs at least one reference length; got none")
+    return min(ref_lens, key=lambda ref_len: (abs(hyp_len - ref_len), ref_len))
 
 
 def brevity_penalty(hyp_len: int, ref_len: int) -> float:
     """1 when the hypotheses are at least as long as the references, else exp(1 - ref_len / hyp_len).
 
-    ``hyp_len`` and ``ref_len`` are token counts summed over the corpus; an empty
-    output (``hyp_len == 0``) gets 0.
+    ``hyp_len`` and ``ref_len`` are token counts summed over the corpus (``ref_len``
+    sums each sentence's :func:`closest_reference_length`); an empty output
+    (``hyp_len == 0``) gets 0.
     """
     if hyp_len >= ref_len:
         return 1.0
@@ -119,7 +160,7 @@ class BLEUStatistics:
     matches: list[int]  # clipped n-gram matches, n = 1..MAX_ORDER
     totals: list[int]  # hypothesis n-grams, n = 1..MAX_ORDER
     hyp_len: int
-    ref_len: int
+    ref_len: int  # sum over sentences of the closest reference length
 
     @property
     def precisions(self) -> list[float]:
@@ -131,37 +172,76 @@ class BLEUStatistics:
         return brevity_penalty(self.hyp_len, self.ref_len)
 
 
-def _check_corpus(hypotheses: Sequence[str], references: Sequence[str]) -> None:
+References = Sequence[str] | Sequence[Sequence[str]]
+
+
+def _reference_streams(hypotheses: Sequence[str], references: References) -> list[Sequence[str]]:
+    """Check a corpus and return its references as a list of streams, one string per hypothesis each.
+
+    ``references`` is either one reference string per hypothesis or sacrebleu's layout,
+    a list of reference streams (``references[j][i]`` is the j-th reference of sentence i).
+    Raises TypeError or ValueError, saying how to fix the call.
+    """
     for name, value in (("hypotheses", hypotheses), ("references", references)):
         if isinstance(value, str) or not isinstance(value, Sequence):
-            raise TypeError(f"`{name}` must be a list of strings, one per sentence; got {type(value).__name__}")
-    if len(hypotheses) != len(references):
-        hint = ""
-        if len(references) == 1 and not isinstance(references[0], str):
-            hint = " Pass the references as a flat list of strings, not sacrebleu's list of reference lists."
-        raise ValueError(
-            f"corpus_bleu needs one reference per hypothesis; got {len(hypotheses)} hypotheses "
-            f"and {len(references)} references.{hint}"
-        )
+            raise TypeError(
+                f"`{name}` must be a list of strings, one per sentence (references may also be a "
+                f"list of such lists, one per reference); got {type(value).__name__}"
+            )
     if not hypotheses:
         raise ValueError("corpus_bleu needs at least one sentence; got empty lists")
-    for name, value in (("hypotheses", hypotheses), ("references", references)):
-        for i, sentence in enumerate(value):
+    for i, sentence in enumerate(hypotheses):
+        if not isinstance(sentence, str):
+            raise TypeError(f"`hypotheses[{i}]` must be a string; got {type(sentence).__name__}")
+    if not references:
+        raise ValueError(
+            f"`references` is empty; pass one reference string per hypothesis ({len(hypotheses)}), "
+            f"or a list of reference streams, each a list of {len(hypotheses)} strings"
+        )
+    if all(isinstance(reference, str) for reference in references):
+        if len(references) != len(hypotheses):
+            raise ValueError(
+                f"corpus_bleu needs one reference per hypothesis; got {len(hypotheses)} hypotheses "
+                f"and {len(references)} references."
+            )
+        return [references]
+    for j, stream in enumerate(references):
+        if isinstance(stream, str) or not isinstance(stream, Sequence):
+            raise TypeError(
+                f"`references` must hold either only strings (one reference per hypothesis) or only "
+                f"lists of strings (reference streams); `references[{j}]` is a {type(stream).__name__}"
+            )
+        if len(stream) != len(hypotheses):
+            hint = ""
+            if len(references) == len(hypotheses):
+                hint = (" If you passed the references of each sentence together, transpose them "
+                        "into streams with list(zip(*references)).")
+            raise ValueError(
+                f"every reference stream needs one reference per hypothesis; `references[{j}]` has "
+                f"{len(stream)} sentences but there are {len(hypotheses)} hypotheses.{hint}"
+            )
+        for i, sentence in enumerate(stream):
             if not isinstance(sentence, str):
-                raise TypeError(f"`{name}[{i}]` must be a string; got {type(sentence).__name__}")
+                raise TypeError(f"`references[{j}][{i}]` must be a string; got {type(sentence).__name__}")
+    return list(references)
 
 
-def bleu_statistics(hypotheses: Sequence[str], references: Sequence[str]) -> BLEUStatistics:
-    """Token counts and clipped n-gram matches of a corpus, summed over its sentences."""
-    _check_corpus(hypotheses, references)
+def bleu_statistics(hypotheses: Sequence[str], references: References) -> BLEUStatistics:
+    """Token counts and clipped n-gram matches of a corpus, summed over its sentences.
+
+    ``references`` is as in :func:`corpus_bleu`: one string per hypothesis, or a list
+    of reference streams. Raises TypeError or ValueError for a malformed corpus.
+    """
+    streams = _reference_streams(hypotheses, references)
     matches, totals = [0] * MAX_ORDER, [0] * MAX_ORDER
     hyp_len = ref_len = 0
-    for hypothesis, reference in zip(hypotheses, references):
-        hyp, ref = tokenize_13a(hypothesis.rstrip()), tokenize_13a(reference.rstrip())
+    for hypothesis, *sentence_refs in zip(hypotheses, *streams):
+        hyp = tokenize_13a(hypothesis.rstrip())
+        refs = [tokenize_13a(reference.rstrip()) for reference in sentence_refs]
         hyp_len += len(hyp)
-        ref_len += len(ref)
+        ref_len += closest_reference_length(len(hyp), [len(ref) for ref in refs])
         for n in range(1, MAX_ORDER + 1):
-            m, t = modified_precision(hyp, ref, n)
+            m, t = multi_reference_precision(hyp, refs, n)
             matches[n - 1] += m
             totals[n - 1] += t
     return BLEUStatistics(matches, totals, hyp_len, ref_len)
@@ -184,13 +264,28 @@ def bleu_from_statistics(stats: BLEUStatistics) -> float:
     return stats.brevity_penalty * math.exp(sum(log_precisions) / len(log_precisions))
 
 
-def corpus_bleu(hypotheses: Sequence[str], references: Sequence[str]) -> float:
-    """Corpus BLEU on a 0-100 scale, equal to ``sacrebleu.corpus_bleu(hypotheses, [references]).score``.
+def corpus_bleu(hypotheses: Sequence[str], references: References) -> float:
+    """Corpus BLEU on a 0-100 scale, equal to sacrebleu's with the same references.
 
-    ``hypotheses[i]`` is the system's translation of sentence i and ``references[i]``
-    its one reference translation, both detokenized text.
+    ``hypotheses[i]`` is the system's translation of sentence i, detokenized text.
+    ``references`` is either
+
+    - one reference string per hypothesis: ``references[i]`` translates sentence i, and
+      the score is ``sacrebleu.corpus_bleu(hypotheses, [references]).score``; or
+    - sacrebleu's layout for several references, a list of reference streams, each a
+      list with one string per hypothesis: ``references[j][i]`` is the j-th reference of
+      sentence i, and the score is ``sacrebleu.corpus_bleu(hypotheses, references).score``.
+
+    Raises ValueError for an empty corpus, no references, or a reference stream whose
+    length differs from the number of hypotheses, and TypeError for anything that is
+    not a string where one is expected.
 
     >>> round(corpus_bleu(["Le chat mange la pomme."], ["Le chat mange une pomme."]), 2)
     37.99
+    >>> hyps = ["The dog bit the man.", "It wasn't surprising.", "The man had just bitten him."]
+    >>> refs1 = ["The dog bit the man.", "It was not unexpected.", "The man bit him first."]
+    >>> refs2 = ["The dog had bit the man.", "No one was surprised.", "The man had bitten the dog."]
+    >>> round(corpus_bleu(hyps, [refs1, refs2]), 2)
+    48.53
     """
     return bleu_from_statistics(bleu_statistics(hypotheses, references))

@@ -25,7 +25,8 @@ newest token (``cached_greedy_decode``); it reuses this module's loop (``greedy_
 ``model.encode(src, src_mask)``, ``model.decode(tgt, memory, tgt_mask, memory_mask)`` (next-token
 logits) and ``model.pad_id``, so they work for any model that offers it, recurrent or Transformer.
 ``ScriptedModel`` is such a model with next-token probabilities written in advance, for checking
-decoders on cases worked out by hand.
+decoders on cases worked out by hand. All of them run on the model's device
+(``course_lib.training.model_device``): the source is moved there and the prefixes are made there.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import torch
 from torch import Tensor, nn
 
 from course_lib.arguments import check_int, check_tokens
-from course_lib.training import inference
+from course_lib.training import inference, model_device
 from course_lib.transformer import padding_mask, target_mask
 
 __all__ = [
@@ -105,7 +106,7 @@ def greedy_loop(
     ``start`` (batch, 1) holds the <bos> ids; ``next_logits`` maps the prefixes (batch, t) to the
     next-token logits (batch, vocab). <pad> is never chosen; a sentence that has produced ``eos_id``
     is continued with ``pad_id``, and with ``stop_at_eos`` the loop ends once all have. Returns the
-    generated ids (batch, generated), <bos> dropped. ``greedy_decode`` and
+    generated ids (batch, generated), <bos> dropped, on ``start``'s device. ``greedy_decode`` and
     ``course_lib.kv_cache.cached_greedy_decode`` differ only in their ``next_logits``.
     """
     prefix = start
@@ -141,9 +142,11 @@ def greedy_decode(
     (batch, generated) without <bos>: a sentence's <eos> is kept and followed by ``model.pad_id``.
     With ``stop_at_eos=False`` <eos> is a token like any other and exactly ``max_len`` tokens come
     back (for timing). Works for any model with ``encode``, ``decode`` and ``pad_id``; runs without
-    gradients in eval mode and restores the model's mode afterwards.
+    gradients in eval mode and restores the model's mode afterwards. ``src`` is moved to the model's
+    device (``course_lib.training.model_device``), where the returned long tensor is too.
     """
     check_decoding_arguments(model, src, max_len, bos_id, eos_id)
+    src = src.to(model_device(model))
     with inference(model):
         src_mask = padding_mask(src, model.pad_id)
         memory = model.encode(src, src_mask)
@@ -199,6 +202,9 @@ def beam_search(
     scores above L / length_penalty(max_len, alpha); stopping when that bound is at most the best
     finished score changes nothing but the running time. The winner maximises
     log-probability / length_penalty(generated tokens, alpha).
+
+    Like ``greedy_decode``, it runs without gradients in eval mode, restores the model's mode
+    afterwards, and moves ``src`` to the model's device, where the hypotheses are made.
     """
     check_decoding_arguments(model, src, max_len, bos_id, eos_id)
     check_int("beam_size", beam_size, "how many hypotheses to keep")
@@ -208,6 +214,7 @@ def beam_search(
             f"beam_search translates one sentence at a time; src has shape {tuple(src.shape)}, a batch "
             f"of {src.shape[0]}. Pass src[i : i + 1] for sentence i, or use greedy_decode for a batch."
         )
+    src = src.to(model_device(model))
     bound_divisor = length_penalty(max_len, alpha)
     finished: list[tuple[float, list[int]]] = []  # (score, generated ids), in the order they finish
     live = torch.full((1, 1), bos_id, dtype=torch.long, device=src.device)  # (live, 1 + t), <bos> first

@@ -29,7 +29,7 @@ from course_lib.attention import scaled_dot_product_attention
 from course_lib.decoding import check_decoding_arguments, greedy_decode, greedy_loop
 from course_lib.measure import wall_time
 from course_lib.multihead import MultiHeadAttention, merge_heads, split_heads
-from course_lib.training import inference
+from course_lib.training import inference, model_device
 from course_lib.transformer import Transformer, embed, padding_mask, residual_sublayer
 
 __all__ = [
@@ -109,8 +109,13 @@ class IncrementalDecoder:
     token after it (batch, tgt_vocab): the same as the last position of ``model.decode`` over the
     whole prefix, at the cost of one position per layer. Self-attention uses ``attend`` (by default
     ``attend_incrementally``; the lesson passes the learner's); cross-attention projects the memory's
-    keys and values once per layer, here, and reuses them at every step. Meant for eval mode:
-    dropout is not applied.
+    keys and values once per layer, here, and reuses them at every step.
+
+    Like ``greedy_decode``, the decoder never applies dropout and records no gradients: building it
+    and every ``step`` run the model in eval mode under ``torch.no_grad``, and put it back in the
+    mode it was in (a model left in train mode gives the same logits as in eval mode). ``memory``
+    (batch, Ls, d_model), ``memory_mask`` and the tokens are moved to the model's device
+    (``course_lib.training.model_device``), where the logits are.
     """
 
     def __init__(
@@ -122,36 +127,53 @@ class IncrementalDecoder:
     ) -> None:
         _check_transformer(model, "IncrementalDecoder")
         self.model = model
-        self.memory_mask = memory_mask
+        self.device = model_device(model)
+        memory = memory.to(self.device)
+        self.memory_mask = None if memory_mask is None else memory_mask.to(self.device)
         self.attend = attend
         self.self_attention_caches = [KVCache() for _ in model.decoder.layers]
-        self.memory_caches = [
-            KVCache(
-                split_heads(layer.cross_attn.k_proj(memory), layer.cross_attn.num_heads),
-                split_heads(layer.cross_attn.v_proj(memory), layer.cross_attn.num_heads),
-            )
-            for layer in model.decoder.layers
-        ]
+        with inference(model):
+            self.memory_caches = [
+                KVCache(
+                    split_heads(layer.cross_attn.k_proj(memory), layer.cross_attn.num_heads),
+                    split_heads(layer.cross_attn.v_proj(memory), layer.cross_attn.num_heads),
+                )
+                for layer in model.decoder.layers
+            ]
         self.position = 0
 
     def step(self, tokens: Tensor) -> Tensor:
-        """Logits (batch, tgt_vocab) for the next token, given the newest tokens (batch,)."""
+        """Logits (batch, tgt_vocab) for the next token, given the newest tokens (batch,).
+
+        Runs in eval mode without gradients; the model's mode is restored afterwards. Raises a
+        ValueError when ``tokens`` is not one id per sentence or every position has been used.
+        """
         model = self.model
+        if not isinstance(tokens, Tensor) or tokens.dim() != 1:
+            got = tuple(tokens.shape) if isinstance(tokens, Tensor) else type(tokens).__name__
+            raise ValueError(
+                f"tokens must be the newest token of every sentence, a (batch,) tensor of ids; got {got}. "
+                f"For prefixes (batch, t) pass prefix[:, -1]."
+            )
         if self.position >= model.max_len:
             raise ValueError(
                 f"the decoder has used all max_len={model.max_len} positions of this Transformer; build "
                 f"the model with a larger max_len to decode longer outputs."
             )
-        x = embed(tokens[:, None], model.tgt_embed, model.positional_encoding[self.position :])
+        # eval() walks every module: pay for it only when the model is in train mode
+        with inference(model) if model.training else torch.no_grad():
+            positions = model.positional_encoding[self.position :]
+            x = embed(tokens.to(self.device)[:, None], model.tgt_embed, positions)
+            layers = zip(model.decoder.layers, self.self_attention_caches, self.memory_caches)
+            for layer, cache, memory in layers:
+                self_attention = partial(self.attend, layer.self_attn, cache=cache)
+                cross_attention = partial(_attend_to_cache, layer.cross_attn, cache=memory, mask=self.memory_mask)
+                x = residual_sublayer(x, self_attention, layer.norm1, layer.dropout1, layer.norm_first)
+                x = residual_sublayer(x, cross_attention, layer.norm2, layer.dropout2, layer.norm_first)
+                x = residual_sublayer(x, layer.feed_forward, layer.norm3, layer.dropout3, layer.norm_first)
+            logits = model.output_projection(model.decoder.norm(x))[:, 0]
         self.position += 1
-        layers = zip(model.decoder.layers, self.self_attention_caches, self.memory_caches)
-        for layer, cache, memory in layers:
-            self_attention = partial(self.attend, layer.self_attn, cache=cache)
-            cross_attention = partial(_attend_to_cache, layer.cross_attn, cache=memory, mask=self.memory_mask)
-            x = residual_sublayer(x, self_attention, layer.norm1, layer.dropout1, layer.norm_first)
-            x = residual_sublayer(x, cross_attention, layer.norm2, layer.dropout2, layer.norm_first)
-            x = residual_sublayer(x, layer.feed_forward, layer.norm3, layer.dropout3, layer.norm_first)
-        return model.output_projection(model.decoder.norm(x))[:, 0]
+        return logits
 
 
 def cached_greedy_decode(
@@ -167,11 +189,14 @@ def cached_greedy_decode(
     """``greedy_decode`` for the course Transformer with a key/value cache: same arguments, same tokens.
 
     Each step feeds only the newest token through an ``IncrementalDecoder`` (self-attention by
-    ``attend``) instead of the whole prefix. After a sentence's <eos> its padding is fed too, unmasked; that changes only what comes
-    after <eos>, which is replaced by padding anyway.
+    ``attend``) instead of the whole prefix. After a sentence's <eos> its padding is fed too,
+    unmasked; that changes only what comes after <eos>, which is replaced by padding anyway. Like
+    ``greedy_decode``, it runs without gradients in eval mode, restores the model's mode, and moves
+    ``src`` to the model's device, where the returned long tensor is too.
     """
     _check_transformer(model, "cached_greedy_decode")
     check_decoding_arguments(model, src, max_len, bos_id, eos_id)
+    src = src.to(model_device(model))
     with inference(model):
         src_mask = padding_mask(src, model.pad_id)
         decoder = IncrementalDecoder(model, model.encode(src, src_mask), src_mask, attend)
@@ -195,11 +220,19 @@ def generation_seconds(
 
     ``cached=True`` times ``cached_greedy_decode`` with ``attend`` (course Transformer only),
     ``cached=False`` ``greedy_decode``. The model needs at least ``steps`` positions (its ``max_len``).
+    Decoding runs on the model's device; on a GPU each run waits for the GPU to finish before its
+    time is read, so the seconds are those of the work, not of queueing it.
     """
     check_int("steps", steps, "how many tokens to generate")
     check_int("repeats", repeats, "how many timed runs to take the best of")
-    if cached:
-        return wall_time(
-            lambda: cached_greedy_decode(model, src, steps, stop_at_eos=False, attend=attend), repeats=repeats
-        )
-    return wall_time(lambda: greedy_decode(model, src, steps, stop_at_eos=False), repeats=repeats)
+    device = model_device(model)
+
+    def generate() -> None:
+        if cached:
+            cached_greedy_decode(model, src, steps, stop_at_eos=False, attend=attend)
+        else:
+            greedy_decode(model, src, steps, stop_at_eos=False)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    return wall_time(generate, repeats=repeats)

@@ -1,7 +1,14 @@
-"""Training loops, budgets, progress bars and live loss plots used by every lesson that trains."""
+"""Training loops, budgets, progress bars and live loss plots used by every lesson that trains.
+
+Device rule, for the whole library: a function that creates tensors for a model (or passes it
+tensors it was given) puts them on ``model_device(model)``, the device of the model's parameters,
+so a model moved to the GPU (``model.to(device())``) is run there by the decoders, ``translate`` and
+``translation_loss`` with no other change.
+"""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import time
 from dataclasses import dataclass, field
@@ -25,6 +32,19 @@ def budget(full: int, fast: int) -> int:
 def device() -> torch.device:
     """The GPU when there is one, else the CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def model_device(model: object) -> torch.device:
+    """The device of ``model``'s first parameter, else of its first buffer, else the CPU.
+
+    ``model`` may be any object: one that is not a ``torch.nn.Module``, or a module without
+    parameters or buffers (a stand-in model), gets the CPU.
+    """
+    if isinstance(model, torch.nn.Module):
+        first = next(itertools.chain(model.parameters(), model.buffers()), None)
+        if first is not None:
+            return first.device
+    return torch.device("cpu")
 
 
 @contextlib.contextmanager
@@ -112,7 +132,9 @@ def train(
 
     ``batches`` is either an iterable of batches or a function ``step -> batch``;
     ``loss_fn(model, batch)`` returns the scalar loss to minimise. With ``seconds``, training
-    also stops once that much wall time has passed (to compare models at equal cost).
+    also stops once that much wall time has passed (to compare models at equal cost). The model
+    trains in train mode (dropout on) and is left in eval mode. Batches are passed to ``loss_fn``
+    as they are: moving them to the model's device is ``loss_fn``'s job (``translation_loss`` does).
     """
     if steps < 1:
         raise ValueError(f"steps must be at least 1; got {steps}")

@@ -38,7 +38,7 @@ from torch.nn.utils.rnn import pad_sequence
 
 from course_lib.arguments import check_int, check_tokens
 from course_lib.data import Vocabulary
-from course_lib.training import inference
+from course_lib.training import inference, model_device
 from course_lib.transformer import Transformer
 
 __all__ = [
@@ -81,6 +81,8 @@ def make_batch(
 
     src = source ids + ``</s>``, (batch, Ls); tgt_in = ``<s>`` + target ids and tgt_out = target
     ids + ``</s>``, both (batch, Lt). Rows are padded on the right to the longest one in the batch.
+    All three are torch.long tensors on the CPU (there is no model here); ``translation_loss`` moves
+    them to the model's device.
     """
     _check_vocabulary("src_vocab", src_vocab)
     _check_vocabulary("tgt_vocab", tgt_vocab)
@@ -175,8 +177,12 @@ def warmup_scheduler(
 
 
 def translation_loss(model: nn.Module, batch: Batch, smoothing: float = 0.1) -> Tensor:
-    """Label-smoothed loss of ``model`` on a ``make_batch`` batch: the ``loss_fn`` for ``training.train``."""
-    src, tgt_in, tgt_out = batch
+    """Label-smoothed loss of ``model`` on a ``make_batch`` batch: the ``loss_fn`` for ``training.train``.
+
+    The batch is moved to the model's device (``course_lib.training.model_device``) first.
+    """
+    device = model_device(model)
+    src, tgt_in, tgt_out = (ids.to(device) for ids in batch)
     return label_smoothed_cross_entropy(model(src, tgt_in), tgt_out, smoothing, model.pad_id)
 
 
@@ -223,7 +229,8 @@ def translate(
     ``decode(model, src)`` maps source ids (batch, Ls), padded with ``src_vocab.pad_id``, to output
     ids (batch, L), e.g. ``lambda m, s: greedy_decode(m, s, max_len=30)``; each row is read with
     ``tgt_vocab.decode`` (up to the first ``</s>``). The model runs in eval mode without gradients
-    and is put back in the mode it was in.
+    and is put back in the mode it was in. ``src`` is made on the model's device
+    (``course_lib.training.model_device``).
     """
     _check_vocabulary("src_vocab", src_vocab)
     _check_vocabulary("tgt_vocab", tgt_vocab)
@@ -231,10 +238,11 @@ def translate(
     if isinstance(sentences, str) or not all(isinstance(s, str) for s in sentences):
         raise TypeError("sentences must be a list of strings; for one sentence pass [sentence].")
     out: list[str] = []
+    device = model_device(model)
     with inference(model):
         for start in range(0, len(sentences), batch_size):
             chunk = sentences[start : start + batch_size]
-            src = _pad([src_vocab.encode(s, add_eos=True) for s in chunk], src_vocab.pad_id)
+            src = _pad([src_vocab.encode(s, add_eos=True) for s in chunk], src_vocab.pad_id).to(device)
             ids = decode(model, src)
             if not isinstance(ids, Tensor) or ids.dim() != 2 or ids.shape[0] != len(chunk):
                 got = tuple(ids.shape) if isinstance(ids, Tensor) else type(ids).__name__
@@ -253,6 +261,8 @@ def cross_attention_weights(model: Transformer, src: Tensor, tgt_in: Tensor) -> 
     model once with teacher forcing. Row i of a head's (Lt, Ls) map says how much the position that
     predicts target token i + 1 draws on each source token; padded source positions get weight 0.
     The weights are caught by forward hooks on each layer's ``cross_attn``, removed afterwards.
+    The pass runs in eval mode (no dropout on the weights) without gradients, the model's mode
+    restored after; ``src`` and ``tgt_in`` are moved to the model's device, where the weights are.
     """
     if not isinstance(model, Transformer):
         raise TypeError(
@@ -266,6 +276,8 @@ def cross_attention_weights(model: Transformer, src: Tensor, tgt_in: Tensor) -> 
             f"src and tgt_in must hold the same number of sentences; got {src.shape[0]} and "
             f"{tgt_in.shape[0]}."
         )
+    device = model_device(model)
+    src, tgt_in = src.to(device), tgt_in.to(device)
     weights: list[Tensor] = []
     handles = [
         layer.cross_attn.register_forward_hook(lambda module, inputs, output: weights.append(output[1]))

@@ -155,6 +155,118 @@ def test_fully_masked_query_gives_zero_weights_and_zero_output_without_nan():
     assert torch.all(query.grad[0, 1] == 0) and torch.all(query.grad[1] == 0)
 
 
+# Masked positions are ignored completely (issue 11): whatever a masked key or value holds,
+# inf and NaN included, the queries that may not see it get the same output and weights, bit
+# for bit. A masked weight is exactly 0, but 0 * NaN is NaN, so this needs more than the mask.
+
+GARBAGE = [float("nan"), float("inf"), float("-inf"), 1e300]
+
+
+def assert_masked_positions_ignored(attend, key, value, hidden_from):
+    """Fill the keys and/or values hidden from each query with garbage; its row must not change.
+
+    ``attend(key, value)`` returns ``(output, weights)`` with the queries on axis -2;
+    ``hidden_from(q)`` is a bool tensor of shape ``key.shape[:-1]``: the rows query q may not see.
+    """
+    output, weights = attend(key, value)
+    assert torch.isfinite(output).all() and torch.isfinite(weights).all()
+    hidden_somewhere = False
+    for q in range(weights.shape[-2]):
+        hidden = hidden_from(q).unsqueeze(-1)
+        hidden_somewhere |= bool(hidden.any())
+        for garbage in GARBAGE:
+            bad_key, bad_value = key.masked_fill(hidden, garbage), value.masked_fill(hidden, garbage)
+            for k, v, what in ((key, bad_value, "value"), (bad_key, value, "key"), (bad_key, bad_value, "both")):
+                got_output, got_weights = attend(k, v)
+                assert torch.equal(got_output[..., q, :], output[..., q, :]), f"query {q}: {garbage} in a masked {what} leaks into the output"
+                assert torch.equal(got_weights[..., q, :], weights[..., q, :]), f"query {q}: {garbage} in a masked {what} leaks into the weights"
+    assert hidden_somewhere, "the test needs masked positions"
+
+
+# (query shape, Lk, mask shape, index of rows to mask fully): 2-D, key padding (3-D), 3-D, 4-D.
+MASK_CASES = [
+    ((5, 8), 7, (5, 7), (2,)),
+    ((2, 5, 8), 7, (2, 1, 7), (1,)),  # key padding; sequence 1 is all padding
+    ((2, 5, 8), 7, (2, 5, 7), (0, 3)),
+    ((2, 3, 4, 8), 6, (2, 3, 4, 6), (1, 2, 0)),
+    ((2, 3, 4, 8), 6, (2, 1, 4, 6), (0, 0, 3)),
+    ((2, 3, 4, 8), 6, (1, 3, 1, 6), (0, 1)),  # per-head key mask; head 1 sees nothing
+    ((2, 3, 4, 8), 6, (4, 6), (1,)),
+]
+MASK_IDS = ["Lq x Lk", "batch x 1 x Lk", "batch x Lq x Lk", "batch x heads x Lq x Lk", "batch x 1 x Lq x Lk",
+            "1 x heads x 1 x Lk", "Lq x Lk with heads"]
+
+
+def mask_with_empty_rows(mask_shape, empty, seed):
+    mask = random_mask(*mask_shape, seed=seed)
+    mask[empty] = False
+    return mask
+
+
+def hidden_keys(mask: torch.Tensor, scores_shape: tuple[int, ...]):
+    """hidden_from(q) for key and value tensors with all the leading dims of the scores."""
+    full = mask.expand(scores_shape)
+    return lambda q: ~full[..., q, :]
+
+
+@pytest.mark.parametrize(("q_shape", "lk", "mask_shape", "empty"), MASK_CASES, ids=MASK_IDS)
+def test_masked_keys_and_values_do_not_leak_even_inf_or_nan(q_shape, lk, mask_shape, empty):
+    query = randn(*q_shape, seed=60)
+    key, value = randn(*q_shape[:-2], lk, 8, seed=61), randn(*q_shape[:-2], lk, 3, seed=62)
+    mask = mask_with_empty_rows(mask_shape, empty, seed=63)
+    attend = lambda k, v: scaled_dot_product_attention(query, k, v, mask)  # noqa: E731
+    assert_masked_positions_ignored(attend, key, value, hidden_keys(mask, (*q_shape[:-1], lk)))
+    output, weights = attend(key, value)
+    empty_rows = ~mask.expand(weights.shape).any(-1)
+    assert empty_rows.any()
+    assert torch.all(weights[empty_rows] == 0) and torch.all(output[empty_rows] == 0), "fully masked rows give zero"
+
+
+@pytest.mark.parametrize(("q_shape", "lk", "mask_shape", "empty"), MASK_CASES[:5], ids=MASK_IDS[:5])
+def test_additive_attention_ignores_masked_keys_and_values_even_inf_or_nan(q_shape, lk, mask_shape, empty):
+    module = make_additive(8, 8, 16)
+    query = randn(*q_shape, seed=64)
+    key, value = randn(*q_shape[:-2], lk, 8, seed=65), randn(*q_shape[:-2], lk, 3, seed=66)
+    mask = mask_with_empty_rows(mask_shape, empty, seed=67)
+    attend = lambda k, v: module(query, k, v, mask)  # noqa: E731
+    assert_masked_positions_ignored(attend, key, value, hidden_keys(mask, (*q_shape[:-1], lk)))
+
+
+def test_unmasked_numbers_are_unchanged_by_the_leak_fix():
+    """Finite values: exactly weights @ value. Inf or NaN a query may see still reaches it, as in torch."""
+    query, key, value = randn(2, 5, 8, seed=68), randn(2, 7, 8, seed=69), randn(2, 7, 3, seed=70)
+    mask = mask_with_empty_rows((2, 5, 7), (0, 3), seed=71)
+    output, weights = scaled_dot_product_attention(query, key, value, mask)
+    assert torch.equal(output, weights @ value)
+    value[0, 0, 0], value[0, 0, 1], value[1, 0, 2] = float("inf"), float("nan"), float("-inf")  # key 0: seen by all
+    output, weights = scaled_dot_product_attention(query, key, value, mask)
+    expected = F.scaled_dot_product_attention(query, key, value, attn_mask=mask)
+    seen = mask.any(-1)  # torch gives NaN for rows that see nothing
+    torch.testing.assert_close(output[seen], expected[seen], equal_nan=True, **TOL)
+    assert output[0, 1, 0] == float("inf") and output[0, 1, 1].isnan() and output[1, 1, 2] == float("-inf")
+    assert torch.equal(output[0, 3], torch.zeros(3, dtype=DTYPE))
+
+
+def test_masked_values_leave_no_trace_not_even_the_sign_of_zero():
+    query, key = randn(1, 3, 8, seed=76), randn(1, 4, 8, seed=77)
+    mask = torch.tensor([[True, True, False, False], [False] * 4, [True] * 4])
+    for value in (-randn(1, 4, 2, seed=78).abs(), randn(1, 4, 2, seed=78).abs()):  # 0 * -v is -0.0
+        output, _ = scaled_dot_product_attention(query, key, value, mask)
+        assert torch.equal(output[0, 1].view(torch.int64), torch.zeros(2, dtype=torch.int64)), "+0.0, bit for bit"
+
+
+def test_masked_garbage_gets_no_gradient_and_keeps_gradients_finite():
+    query = randn(2, 5, 8, seed=72, requires_grad=True)
+    key, value = randn(2, 7, 8, seed=73), randn(2, 7, 3, seed=74)
+    mask = mask_with_empty_rows((2, 1, 7), (1,), seed=75)  # key padding
+    value = value.masked_fill(~mask.transpose(-2, -1), float("nan")).requires_grad_(True)
+    output, _ = scaled_dot_product_attention(query, key, value, mask)
+    assert torch.isfinite(output).all()
+    output.sum().backward()
+    assert torch.isfinite(query.grad).all() and torch.isfinite(value.grad).all()
+    assert torch.all(value.grad[~mask.transpose(-2, -1).expand(2, 7, 3)] == 0)
+
+
 def _call(function, query, key, value, mask=None):
     if function == "additive":
         return AdditiveAttention(8, 8, 4).double()(query, key, value, mask)

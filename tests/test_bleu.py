@@ -153,11 +153,89 @@ def test_corpus_bleu_is_a_corpus_statistic_not_a_mean_of_sentence_scores():
 def test_corpus_bleu_rejects_bad_input_with_a_clear_message():
     with pytest.raises(ValueError, match="one reference per hypothesis; got 2 hypotheses and 1 references"):
         bleu.corpus_bleu(["a", "b"], ["a"])
-    with pytest.raises(ValueError, match="not sacrebleu's list of reference lists"):
-        bleu.corpus_bleu(["a", "b"], [["a", "b"]])
     with pytest.raises(ValueError, match="at least one sentence"):
         bleu.corpus_bleu([], [])
     with pytest.raises(TypeError, match="list of strings"):
         bleu.corpus_bleu("a b", "a b")
     with pytest.raises(TypeError, match=r"`hypotheses\[1\]` must be a string"):
         bleu.corpus_bleu(["a", None], ["a", "b"])
+
+
+# ---------------------------------------------------------------------- several references
+def test_multi_reference_precision_clips_to_the_most_generous_single_reference():
+    # Papineni et al. (2002), section 2.1: "the" x 7 against two references with 2 and 1 "the"
+    hyp = "the the the the the the the".split()
+    refs = ["the cat is on the mat".split(), "there is a cat on the mat".split()]
+    assert bleu.multi_reference_precision(hyp, refs, 1) == (2, 7)
+    # the max is taken per n-gram: "a" from the first reference, "b" from the second
+    assert bleu.multi_reference_precision("a a b b".split(), ["a a b".split(), "a b b".split()], 1) == (4, 4)
+    assert bleu.multi_reference_precision("a b".split(), [], 1) == (0, 2)
+    assert bleu.multi_reference_precision(hyp, refs[:1], 1) == bleu.modified_precision(hyp, refs[0], 1)
+
+
+def test_closest_reference_length_prefers_the_shorter_on_a_tie():
+    assert bleu.closest_reference_length(5, [3, 7, 9]) == 3  # 3 and 7 both 2 away
+    assert bleu.closest_reference_length(5, [7, 3]) == 3
+    assert bleu.closest_reference_length(8, [3, 7, 9]) == 7
+    assert bleu.closest_reference_length(0, [4, 2]) == 2
+    with pytest.raises(ValueError, match="at least one reference length"):
+        bleu.closest_reference_length(3, [])
+
+
+def test_corpus_bleu_with_several_references_matches_sacrebleus_published_example():
+    # sacrebleu's README: two reference streams, BLEU 48.53
+    hyps = ["The dog bit the man.", "It wasn't surprising.", "The man had just bitten him."]
+    refs = [["The dog bit the man.", "It was not unexpected.", "The man bit him first."],
+            ["The dog had bit the man.", "No one was surprised.", "The man had bitten the dog."]]
+    assert round(bleu.corpus_bleu(hyps, refs), 2) == 48.53
+    assert bleu.corpus_bleu(hyps, refs) == pytest.approx(sacrebleu.corpus_bleu(hyps, refs).score, abs=1e-6)
+    assert bleu.corpus_bleu(hyps, tuple(refs)) == bleu.corpus_bleu(hyps, refs)
+    # one stream in sacrebleu's layout is the same as the flat list
+    assert bleu.corpus_bleu(hyps, [refs[0]]) == bleu.corpus_bleu(hyps, refs[0]) == pytest.approx(sacre(hyps, refs[0]))
+
+
+def test_several_references_use_the_closest_length_and_the_largest_counts():
+    hyps, refs = ["a b c d e"], [["a b c"], ["a b c d e f g"], ["a b c d e f g"]]  # lengths 3 and 7: tie, take 3
+    stats = bleu.bleu_statistics(hyps, refs)
+    assert (stats.hyp_len, stats.ref_len) == (5, 3)
+    assert stats.matches == [5, 4, 3, 2] and stats.totals == [5, 4, 3, 2]
+    assert bleu.corpus_bleu(hyps, refs) == pytest.approx(100.0)
+    assert bleu.corpus_bleu(hyps, refs) == pytest.approx(sacrebleu.corpus_bleu(hyps, refs).score, abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_corpus_bleu_matches_sacrebleu_with_several_references(seed):
+    rng = random.Random(100 + seed)
+    for _ in range(10):
+        n, num_refs = rng.randint(1, 8), rng.randint(2, 4)
+        vocab = rng.sample(WORDS, rng.randint(2, len(WORDS)))
+        sources = [_random_sentence(rng, vocab, rng.choice([3, 8, 15])) for _ in range(n)]
+        streams = [[_perturb(rng, s) if rng.random() < 0.8 else _random_sentence(rng, vocab, 12) for s in sources]
+                   for _ in range(num_refs)]
+        style = rng.random()
+        if style < 0.5:  # noisy translations
+            hyps = [_perturb(rng, s) for s in sources]
+        elif style < 0.7:  # short output: brevity penalty against the closest reference
+            hyps = [" ".join(s.split()[: rng.randint(0, 3)]) for s in sources]
+        elif style < 0.8:  # some empty hypotheses
+            hyps = [_perturb(rng, s) if rng.random() < 0.5 else "" for s in sources]
+        else:
+            hyps = [_random_sentence(rng, vocab, 10) for _ in sources]
+        expected = sacrebleu.corpus_bleu(hyps, streams).score
+        assert bleu.corpus_bleu(hyps, streams) == pytest.approx(expected, abs=1e-6), (hyps, streams)
+
+
+def test_several_references_reject_bad_input_with_a_clear_message():
+    hyps = ["a b", "c d", "e f"]
+    with pytest.raises(ValueError, match=r"`references` is empty; pass one reference string per hypothesis"):
+        bleu.corpus_bleu(hyps, [])
+    with pytest.raises(ValueError, match=r"`references\[1\]` has 2 sentences but there are 3 hypotheses"):
+        bleu.corpus_bleu(hyps, [["a", "b", "c"], ["a", "b"]])
+    with pytest.raises(ValueError, match=r"transpose them into streams with list\(zip\(\*references\)\)"):
+        bleu.corpus_bleu(hyps, [["a b", "a c"], ["c d", "c e"], ["e f", "e g"]])
+    with pytest.raises(TypeError, match=r"only strings .* or only lists of strings"):
+        bleu.corpus_bleu(hyps, ["a b", ["c d"], "e f"])
+    with pytest.raises(TypeError, match=r"`references\[1\]\[2\]` must be a string"):
+        bleu.corpus_bleu(hyps, [["a", "b", "c"], ["a", "b", None]])
+    with pytest.raises(ValueError, match="at least one sentence"):
+        bleu.corpus_bleu([], [[], []])

@@ -627,6 +627,9 @@ def test_solution_runs_in_jupyterlab_with_working_widgets(lab, lesson):
         TIMINGS.add(f"{lesson}: {len(controls)} widget controls exercised", time.perf_counter() - started)
         errors = page.evaluate("() => window.courseTest.errorsShown()")
         assert not errors, f"{lesson}: errors appeared while using the widgets: {[_one_line(e) for e in errors]}"
+        cut = page.evaluate("""() => [...document.querySelectorAll('.jp-OutputArea .widget-label, .jp-OutputArea .widget-readout')]
+            .filter(l => l.offsetParent !== null && l.scrollWidth > l.clientWidth + 1).map(l => l.textContent.trim())""")
+        assert not cut, f"{lesson}: widget labels or values cut off (widen them with style={{'description_width': 'initial'}}): {cut}"
         _screenshot_notebook(page, f"{lesson}-solution")
     finally:
         page.screenshot(path=str(ARTIFACTS / f"{lesson}-solution-viewport.png"))

@@ -374,6 +374,46 @@ def test_errors_say_what_is_wrong():
         generation_seconds(model, src, steps=11, cached=True)
 
 
+def test_incremental_decoder_applies_no_dropout_and_restores_the_mode():
+    model = small_transformer(4)
+    for module in model.modules():
+        if isinstance(module, nn.Dropout):
+            module.p = 0.5
+    src = sources(4)
+    src_mask = padding_mask(src, PAD)
+    tokens = [torch.full((4,), BOS), torch.tensor([3, 4, 5, 6])]
+
+    def run(training: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.no_grad():
+            memory = model.eval().encode(src, src_mask)
+        model.train(training)
+        decoder = IncrementalDecoder(model, memory, src_mask)
+        logits = torch.stack([decoder.step(t) for t in tokens])
+        assert model.training == training, "step() must put the model back in the mode it was in"
+        return logits
+
+    reference = run(False)
+    first, second = run(True), run(True)
+    assert torch.equal(first, second), "two identical step() calls on a train-mode model must agree"
+    torch.testing.assert_close(first, reference, atol=1e-12, rtol=0)
+    assert not first.requires_grad
+
+
+def test_incremental_decoder_refuses_tokens_that_are_not_one_per_sentence():
+    model = small_transformer(0)
+    decoder = IncrementalDecoder(model, model.encode(sources(0), None))
+    with pytest.raises(ValueError, match=r"\(batch,\) tensor of ids; got \(4, 2\).*prefix\[:, -1\]"):
+        decoder.step(torch.full((4, 2), BOS))
+    assert decoder.position == 0
+
+
+def test_beam_search_uses_eval_mode_no_gradients_and_restores_the_mode():
+    stub = BigramStub(torch.randn(5, 5, requires_grad=True).log_softmax(-1)).train()
+    ids = beam_search(stub, torch.tensor([[3, 4]]), beam_size=2, max_len=4)
+    assert stub.modes and not any(stub.modes) and stub.training
+    assert isinstance(ids, list) and all(isinstance(i, int) for i in ids)
+
+
 def test_incremental_decoder_refuses_positions_beyond_max_len():
     model = small_transformer(0, max_len=3)
     with torch.no_grad():

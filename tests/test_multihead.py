@@ -196,6 +196,32 @@ def test_fully_masked_query_row_gets_zero_weights():
     assert torch.isfinite(out).all()
 
 
+@pytest.mark.parametrize(
+    "mask_shape, empty",
+    [((4, 6), (2,)), ((2, 1, 1, 6), (1,)), ((2, 2, 4, 6), (0, slice(None), 1)), ((2, 1, 4, 6), (1, 0, 3))],
+    ids=["Lq x Lk", "key padding", "batch x heads x Lq x Lk", "batch x 1 x Lq x Lk"],
+)
+def test_masked_keys_and_values_do_not_leak_even_inf_or_nan(mask_shape, empty):
+    """Issue 11: garbage (inf, NaN) at positions a query may not see must not change its row at all."""
+    ours, _ = make_pair(8, 2)
+    query, key, value = rand(2, 4, 8, seed=3), rand(2, 6, 8, seed=4), rand(2, 6, 8, seed=5)
+    mask = torch.rand(mask_shape, generator=torch.Generator().manual_seed(6)) < 0.6
+    mask[empty] = False  # some query rows see nothing
+    full = mask.expand(2, 2, 4, 6)
+    output, weights = ours(query, key, value, mask=mask)
+    assert torch.isfinite(output).all()
+    for q in range(4):
+        hidden = (~full[:, :, q, :]).all(dim=1)[..., None]  # (batch, Lk, 1): hidden from q in every head
+        for garbage in (float("nan"), float("inf"), float("-inf")):
+            bad_key, bad_value = key.masked_fill(hidden, garbage), value.masked_fill(hidden, garbage)
+            for k, v in ((key, bad_value), (bad_key, value), (bad_key, bad_value)):
+                got_output, got_weights = ours(query, k, v, mask=mask)
+                assert torch.equal(got_output[:, q], output[:, q]), f"query {q}: {garbage} leaks"
+                assert torch.equal(got_weights[:, :, q], weights[:, :, q]), f"query {q}: {garbage} leaks"
+    empty_rows = ~full.any(-1)  # (batch, heads, Lq)
+    assert empty_rows.any() and torch.all(weights[empty_rows] == 0)
+
+
 def test_heads_are_independent_subspaces():
     """Changing the value projection rows of head 0 changes only head 0's slice before out_proj."""
     ours, _ = make_pair(8, 2)

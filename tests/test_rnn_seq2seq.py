@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from course_lib.decoding import greedy_decode
 from course_lib.rnn_seq2seq import GRUTranslator
 from course_lib.training import train
 from course_lib.transformer import padding_mask, target_mask
@@ -110,6 +111,17 @@ def test_trains_with_the_translation_loss():
     assert translation_loss(model, batch).item() < 0.5 * before
     assert torch.equal(model(SRC, TGT).argmax(-1)[tgt_out != 0], tgt_out[tgt_out != 0])  # memorised
     assert label_smoothed_cross_entropy(model(SRC, TGT), tgt_out, 0.0).item() < 0.2
+
+
+def test_dropout_acts_in_train_mode_only_and_the_decoders_turn_it_off():
+    torch.manual_seed(1)
+    model = GRUTranslator(SRC_VOCAB, TGT_VOCAB, D, dropout=0.5).train()
+    assert not torch.equal(model(SRC, TGT), model(SRC, TGT)), "dropout should act in train mode"
+    model.eval()
+    torch.testing.assert_close(model(SRC, TGT), model(SRC, TGT), atol=0, rtol=0)
+    expected = greedy_decode(model, SRC, max_len=6)
+    assert expected.shape[0] == 3 and expected.dtype == torch.long
+    assert torch.equal(greedy_decode(model.train(), SRC, max_len=6), expected) and model.training
 
 
 def test_errors(model):

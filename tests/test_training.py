@@ -23,6 +23,24 @@ def test_train_lowers_the_loss_and_records_every_step():
     assert not model.training
 
 
+def test_train_trains_in_train_mode_and_leaves_the_model_in_eval_mode():
+    model, batch, loss_fn = _regression()
+    modes = []
+
+    def recording_loss(m, b):
+        modes.append(m.training)
+        return loss_fn(m, b)
+
+    training.train(model.eval(), lambda step: batch, recording_loss, steps=3, plot=False)
+    assert modes == [True] * 3 and not model.training
+
+
+def test_history_smoothed_is_the_running_mean_over_the_window():
+    history = training.History(steps=[0, 1, 2, 3], losses=[4.0, 2.0, 6.0, 0.0])
+    assert history.smoothed(window=2) == [4.0, 3.0, 4.0, 3.0]
+    assert history.smoothed(window=10) == [4.0, 3.0, 4.0, 3.0]
+
+
 def test_train_stops_when_its_wall_time_is_spent():
     model, batch, loss_fn = _regression()
 

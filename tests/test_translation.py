@@ -301,6 +301,16 @@ def test_cross_attention_weights_are_alignments_over_real_source_tokens():
     assert all(not layer.cross_attn._forward_hooks for layer in model.decoder.layers)
 
 
+def test_cross_attention_weights_apply_no_dropout():
+    model = small_translator()
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.5
+    src, tgt_in, _ = make_batch(PAIRS, EN, FR)
+    in_train_mode = cross_attention_weights(model.train(), src, tgt_in)
+    assert torch.equal(in_train_mode, cross_attention_weights(model.eval(), src, tgt_in))
+
+
 def test_cross_attention_weights_errors_and_hooks_removed_on_error():
     model = small_translator(max_len=5)
     src, tgt_in, _ = make_batch(PAIRS, EN, FR)
