@@ -33,4 +33,5 @@ benchmark: setup  ## run times, autograde times and points per lesson
 	$(PY) benchmarks/lessons.py
 
 grade: setup  ## grade every submission of LESSON in parallel: make grade LESSON=01_rnn_limits
+	@test -n "$(LESSON)" || (echo "say which lesson to grade: make grade LESSON=01_rnn_limits" >&2; exit 2)
 	$(PY) -m course_lib.grading.autograde grade $(LESSON)

@@ -33,7 +33,7 @@ c.IgnorePattern.pattern = r"(?s).*"
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Hardening (course_lib/safeguards.py): submissions are rebuilt on the released notebook with
+# Hardening (course_lib/grading/preprocessors.py): submissions are rebuilt on the released notebook with
 # the student's answers, tampering code is refused with a reason, a dying kernel costs only
 # the cell that killed it, and feedback never shows hidden test code.
 from nbgrader.converters import Autograde, GenerateFeedback  # noqa: E402

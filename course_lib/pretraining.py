@@ -164,6 +164,9 @@ def mask_tokens(
     Probabilities are float32 tensors. ``input_ids`` is not modified.
     """
     check_tokens("input_ids", input_ids)
+    if input_ids.dtype != torch.long:  # a narrower dtype would turn the -100 labels into token ids
+        raise TypeError(f"input_ids must be torch.long (int64), as labels hold -100; got {input_ids.dtype}: "
+                        "call .long() on them first.")
     shape = tuple(input_ids.shape)
     excluded = _check_01("special_tokens_mask", special_tokens_mask, shape)
     if attention_mask is not None:
@@ -379,6 +382,10 @@ def collate(
         batch["input_ids"], special, vocab_size, mask_token_id, generator, mlm_probability,
         attention_mask=batch["attention_mask"],
     )
-    if "next_sentence_label" in examples[0]:
+    labelled = ["next_sentence_label" in example for example in examples]
+    if any(labelled) and not all(labelled):
+        raise KeyError(f"examples {[i for i, has in enumerate(labelled) if not has]} have no next_sentence_label "
+                       "while others have one: give every example of a batch a label, or none.")
+    if all(labelled):
         batch["next_sentence_label"] = torch.tensor([int(ex["next_sentence_label"]) for ex in examples])
     return batch

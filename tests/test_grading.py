@@ -74,3 +74,15 @@ def test_unknown_names_are_reported():
     with pytest.raises(ValueError, match="cannot resolve"):
         with grading.forbidden(["nosuchmodule.thing"]):
             pass
+
+
+@pytest.mark.parametrize("args, says", [
+    (["grade", "no_such_lesson"], "no lesson 'no_such_lesson'"),
+    (["grade", "01_rnn_limits", "--shard", "2/2"], "--shard must be I/N with 0 <= I < N"),
+])
+def test_class_grading_command_refuses_a_wrong_lesson_or_shard(args, says):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "course_lib.grading.autograde", *args], capture_output=True, text=True)
+    assert result.returncode == 2 and says in result.stderr, result.stderr

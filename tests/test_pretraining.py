@@ -379,3 +379,17 @@ def test_nsp_loss_keeps_label_zero():
         nsp_loss(logits, torch.tensor([0, -100, 1]))
     with pytest.raises(ValueError, match="batch"):
         nsp_loss(logits, label[:2])
+
+
+def test_mask_tokens_refuses_narrow_ids_whose_labels_would_wrap():
+    ids = torch.tensor([[2, 5, 6, 3]], dtype=torch.uint8)
+    with pytest.raises(TypeError, match="torch.long"):
+        mask_tokens(ids, torch.tensor([[1, 0, 0, 1]]), 10, 4, torch.Generator().manual_seed(0))
+
+
+def test_collate_refuses_a_batch_where_only_some_examples_have_an_nsp_label():
+    a = bert_inputs([5, 6], [7], 8, cls_id=2, sep_id=3, pad_id=0)
+    b = dict(a, next_sentence_label=1)
+    for examples in ([a, b], [b, a]):
+        with pytest.raises(KeyError, match="next_sentence_label"):
+            collate(examples, vocab_size=10, mask_token_id=4, generator=torch.Generator().manual_seed(0))

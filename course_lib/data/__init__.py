@@ -19,9 +19,11 @@ Modules
 - ``translation``: the corpus of lesson 06_translation, ``translation_pairs``,
   ``translation_splits`` (a test split of unseen combinations, ``HELD_OUT_COMBINATIONS``)
   and its hub loader.
-- ``documents`` (with its words in ``english_lexicon``): the document corpus of lessons 07-10
-  (BERT) and its hub loaders. It is not imported here (its hub loaders need ``datasets``):
-  ``from course_lib.data import documents``.
+- ``documents`` (with its words in ``english_lexicon`` and its sentence rules and recogniser in
+  ``english_grammar``): the document corpus of lessons 07-10 and its task views (SQuAD v2,
+  CoNLL-2003 and SST-2 columns) as ``datasets.DatasetDict``, and its hub loader. Import it as
+  ``from course_lib.data import documents``; it is not re-exported here, so that the translation
+  lessons never build ``datasets`` objects.
 
 The names the notebooks use are re-exported here: ``data.Vocabulary``,
 ``data.translation_splits``, ...

@@ -28,7 +28,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from course_lib.grading.course import ROOT, nbgrader, release_path, solution_path
+from course_lib.grading.course import ROOT, lessons, nbgrader, release_path, solution_path
 
 _MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$\n?", re.M)
 
@@ -276,8 +276,14 @@ def main() -> None:
         export_csv(args.course_dir, args.lesson, target)
         print(f"wrote {target}")
         return
+    known = lessons(args.course_dir)
+    if args.lesson not in known:
+        parser.error(f"no lesson {args.lesson!r} in {args.course_dir / 'solutions'}; choose one of {', '.join(known)}")
+    shard = re.fullmatch(r"(\d+)/(\d+)", args.shard)
+    if not shard or not int(shard[1]) < int(shard[2]):
+        parser.error(f"--shard must be I/N with 0 <= I < N (grade every N-th student from the I-th); got {args.shard!r}")
+    index, count = int(shard[1]), int(shard[2])
     start = time.perf_counter()
-    index, count = (int(x) for x in args.shard.split("/"))
     outcomes = grade_class(args.course_dir, args.lesson, args.workers, args.timeout, args.memory_gb,
                            args.cell_timeout, not args.no_network_isolation, shard=(index, count),
                            skip_experiments=args.skip_experiments)
