@@ -67,9 +67,13 @@ def generate(lessons_: list[str], course_dir: Path) -> None:
         nbgrader(["generate_assignment", lesson, "--force"], cwd=course_dir)
 
 
-def release(root: Path = ROOT) -> list[str]:
-    """Strip solution outputs and regenerate notebooks/ from solutions/; returns the lessons."""
-    all_lessons = lessons(root)
+def release(root: Path = ROOT, chosen: list[str] | None = None) -> list[str]:
+    """Strip solution outputs and regenerate notebooks/ from solutions/ (every lesson, or the
+    ``chosen`` ones); returns the lessons. Raises ``ValueError`` for a lesson that does not exist."""
+    unknown = sorted(set(chosen or ()) - set(lessons(root)))
+    if unknown:
+        raise ValueError(f"no such lessons in {root / 'solutions'}: {unknown}; choose from {lessons(root)}")
+    all_lessons = chosen or lessons(root)
     for lesson in all_lessons:
         strip_outputs(solution_path(lesson, root))
     with tempfile.TemporaryDirectory() as tmp:
@@ -86,9 +90,10 @@ def release(root: Path = ROOT) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("command", choices=["release", "lessons"])
+    parser.add_argument("lesson", nargs="*", help="release: only these lessons (default: all)")
     args = parser.parse_args()
     if args.command == "release":
-        for lesson in release():
+        for lesson in release(chosen=args.lesson or None):
             print(f"generated {release_path(lesson).relative_to(ROOT)}")
     else:
         print("\n".join(lessons()))
