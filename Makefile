@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup browser lab test release benchmark grade
+.PHONY: setup browser sandbox lab test release benchmark grade
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +20,14 @@ browser:  ## Debian's Chromium for the browser test (a test tool's own browser d
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
 	  ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium fonts-noto-color-emoji)
 
+sandbox:  ## Debian's bubblewrap, which seals each submission's kernel while grading (grading refuses to run without it)
+	@command -v bwrap >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends bubblewrap)
+
 lab: setup  ## open the course in JupyterLab (start with notebooks/01_rnn_limits)
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)"
 
-test: setup browser  ## the whole test suite, on both cores
+test: setup browser sandbox  ## the whole test suite, on both cores (as root: grading is also tested as the account coursegrader)
+	@[ "$$(id -u)" != 0 ] || id coursegrader >/dev/null 2>&1 || useradd --create-home --shell /usr/sbin/nologin coursegrader
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 release: setup  ## strip solution outputs and regenerate notebooks/ from solutions/

@@ -18,6 +18,11 @@ c.CourseDirectory.submitted_directory = os.path.join("grading", "submitted")
 c.CourseDirectory.autograded_directory = os.path.join("grading", "autograded")
 c.CourseDirectory.feedback_directory = os.path.join("grading", "feedback")
 os.makedirs(os.path.join(root, "grading"), exist_ok=True)
+# A student's own HTML export is never copied into grading: feedback is HTML written under the
+# notebook's name, and a copied read-only export there would make generate_feedback fail.
+from nbgrader.coursedir import CourseDirectory  # noqa: E402
+
+c.CourseDirectory.ignore = [*CourseDirectory.class_traits()["ignore"].default(), "*.html"]
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(root, "grading", "gradebook.db")
 
 # A student notebook runs its training cells on a small budget under NBGRADER_EXECUTION,
@@ -34,8 +39,10 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # Hardening (course_lib/grading/preprocessors.py): submissions are rebuilt on the released notebook with
-# the student's answers, tampering code is refused with a reason, a dying kernel costs only
-# the cell that killed it, and feedback never shows hidden test code.
+# the student's work (found by grade id, cell id, then content; every cell kept), tampering code is
+# refused with a reason, the kernel runs sealed in bubblewrap (course_lib/grading/sandbox.py; grading
+# refuses to run student code where it cannot start, unless --ResilientExecute.sandbox=False), a dying
+# kernel costs only the cell that killed it, and feedback never shows hidden test code.
 from nbgrader.converters import Autograde, GenerateFeedback  # noqa: E402
 from nbgrader.preprocessors import ClearOutput, Execute  # noqa: E402
 

@@ -29,6 +29,7 @@ from torch import Tensor, nn
 __all__ = [
     "AdditiveAttention",
     "attention_scores",
+    "dot_product_variance",
     "masked_softmax",
     "masked_weighted_sum",
     "scaled_dot_product_attention",
@@ -169,6 +170,19 @@ def attention_scores(query: Tensor, key: Tensor) -> Tensor:
             f"{tuple(key.shape)} with d_k={key.shape[-1]}; project them to the same size first."
         )
     return query @ key.transpose(-2, -1) / math.sqrt(d_k)
+
+
+def dot_product_variance(d_k: int, num_samples: int = 10_000, generator: torch.Generator | None = None) -> float:
+    """Sample variance of ``q·k`` over ``num_samples`` pairs of independent N(0, 1) vectors of size ``d_k``.
+
+    Draws from ``generator`` the queries, then the keys, each one ``(num_samples, d_k)`` float64
+    tensor, takes the dot product of each query with its own key, and returns the sample variance
+    (with Bessel's correction, ``Tensor.var``) as a Python float. The footnote of Vaswani et al.
+    (2017, section 3.2.1) predicts ``d_k``.
+    """
+    query = torch.randn(num_samples, d_k, generator=generator, dtype=torch.float64)
+    key = torch.randn(num_samples, d_k, generator=generator, dtype=torch.float64)
+    return (query * key).sum(dim=-1).var().item()
 
 
 def scaled_dot_product_attention(

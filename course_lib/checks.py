@@ -21,6 +21,14 @@ class CheckFailed(AssertionError):
     """A check on a student's answer failed; the message says how to fix it."""
 
 
+class Unanswered(NotImplementedError):
+    """An answer the learner has not given yet (a quiz variable still None).
+
+    Like the ``raise NotImplementedError()`` of an unfinished exercise, it costs the test's points;
+    the notebook shows its message as one line that starts with ⏸.
+    """
+
+
 def _fmt_shape(shape: Sequence[int]) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ")"
 
@@ -85,8 +93,14 @@ def check_close(
     name: str,
     atol: float = 1e-5,
     rtol: float = 1e-4,
+    slips: dict[str, torch.Tensor] | None = None,
 ) -> None:
-    """``actual`` must match ``expected`` elementwise; the worst element is reported."""
+    """``actual`` must match ``expected`` elementwise; the worst element is reported.
+
+    ``slips`` maps a sentence naming a common mistake (what to do instead) to the value that
+    mistake produces on the same inputs: a mismatch that matches one of them is reported with
+    that sentence instead of the bare difference.
+    """
     check_shape(actual, expected.shape, name)
     check_finite(actual, name)
     actual_d = actual.detach().to(torch.float64)
@@ -94,6 +108,11 @@ def check_close(
     diff = (actual_d - expected_d).abs()
     allowed = atol + rtol * expected_d.abs()
     if bool((diff > allowed).any()):
+        for hint, wrong in (slips or {}).items():
+            wrong_d = wrong.detach().to(torch.float64)
+            if wrong_d.shape == actual_d.shape and bool(((actual_d - wrong_d).abs() <= atol + rtol * wrong_d.abs()).all()):
+                raise CheckFailed(f"`{name}` does not match the reference, but it matches what a common slip "
+                                  f"gives: {hint}.")
         excess = diff - allowed
         flat = int(excess.argmax())
         where = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), tuple(diff.shape)))

@@ -25,13 +25,16 @@ newest token (``cached_greedy_decode``); it reuses this module's loop (``greedy_
 ``model.encode(src, src_mask)``, ``model.decode(tgt, memory, tgt_mask, memory_mask)`` (next-token
 logits) and ``model.pad_id``, so they work for any model that offers it, recurrent or Transformer.
 ``ScriptedModel`` is such a model with next-token probabilities written in advance, for checking
-decoders on cases worked out by hand. All of them run on the model's device
+decoders on cases worked out by hand. ``beam_search(..., trace=[])`` records every step as a
+``BeamStep`` (which hypotheses were extended, which extensions were kept or dropped, which
+finished), the material of ``course_lib.viz.decoding.draw_beam_search``. All of them run on the model's device
 (``course_lib.training.model_device``): the source is moved there and the prefixes are made there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
@@ -44,6 +47,7 @@ __all__ = [
     "greedy_decode",
     "length_penalty",
     "beam_search",
+    "BeamStep",
     "ScriptedModel",
     "check_decoding_arguments",
     "greedy_loop",
@@ -178,6 +182,23 @@ def _check_alpha(alpha: object) -> None:
         )
 
 
+@dataclass
+class BeamStep:
+    """What one step of ``beam_search`` did, as recorded when it is given ``trace=[]``.
+
+    ``extended``: the live hypotheses extended at this step, each (generated ids without <bos>,
+    log-probability). ``candidates``: the best extensions of this step, best first, each
+    (index into ``extended``, token, log-probability, kept): the kept ones (``beam_size`` minus the
+    hypotheses finished earlier) followed by as many again that were dropped. ``finished``: the
+    hypotheses that ended at this step, each (ids, log-probability, score = log-probability /
+    length_penalty); at ``max_len`` the hypotheses still live end here too, without <eos>.
+    """
+
+    extended: list[tuple[list[int], float]]
+    candidates: list[tuple[int, int, float, bool]]
+    finished: list[tuple[list[int], float, float]]
+
+
 def beam_search(
     model: nn.Module,
     src: Tensor,
@@ -186,6 +207,8 @@ def beam_search(
     alpha: float = 0.6,
     bos_id: int = 1,
     eos_id: int = 2,
+    *,
+    trace: list[BeamStep] | None = None,
 ) -> list[int]:
     """Translate one source (1, Ls) with beam search; returns the generated ids, <eos> kept.
 
@@ -204,7 +227,8 @@ def beam_search(
     log-probability / length_penalty(generated tokens, alpha).
 
     Like ``greedy_decode``, it runs without gradients in eval mode, restores the model's mode
-    afterwards, and moves ``src`` to the model's device, where the hypotheses are made.
+    afterwards, and moves ``src`` to the model's device, where the hypotheses are made. Given a list
+    as ``trace``, it appends one ``BeamStep`` per step (the search itself is unchanged).
     """
     check_decoding_arguments(model, src, max_len, bos_id, eos_id)
     check_int("beam_size", beam_size, "how many hypotheses to keep")
@@ -232,19 +256,41 @@ def beam_search(
             )[:, -1]
             log_probs = _never_pad(torch.log_softmax(logits.double(), dim=-1), model.pad_id)
             scores = live_log_probs[:, None] + log_probs  # (live, vocab)
-            best = scores.flatten().topk(min(beam_size - len(finished), count * (scores.shape[1] - 1)))
+            keep = min(beam_size - len(finished), count * (scores.shape[1] - 1))
+            best = scores.flatten().topk(keep)
             rows, tokens = best.indices // scores.shape[1], best.indices % scores.shape[1]
             extended = torch.cat((live[rows], tokens[:, None]), dim=1)
             ends = tokens == eos_id
-            finished += _scored(extended[ends], best.values[ends], length, alpha)
+            ended = _scored(extended[ends], best.values[ends], length, alpha)
+            finished += ended
+            if trace is not None:
+                trace.append(_step_record(live, live_log_probs, scores, best.indices, ended, best.values[ends]))
             live, live_log_probs = extended[~ends], best.values[~ends]
             if len(live) == 0:
                 break
             if finished and live_log_probs.max().item() / bound_divisor <= max(s for s, _ in finished):
                 break
         else:  # max_len reached with hypotheses still live: they end here, without <eos>
-            finished += _scored(live, live_log_probs, max_len, alpha)
+            ended = _scored(live, live_log_probs, max_len, alpha)
+            finished += ended
+            if trace is not None:
+                trace[-1].finished += [(ids, lp, score) for (score, ids), lp in zip(ended, live_log_probs.tolist())]
     return max(finished, key=lambda scored: scored[0])[1]
+
+
+def _step_record(
+    live: Tensor, live_log_probs: Tensor, scores: Tensor, kept: Tensor, ended: list, ended_log_probs: Tensor
+) -> BeamStep:
+    """The ``BeamStep`` of one step: the kept extensions, then as many of the best dropped ones."""
+    vocab, flat = scores.shape[1], scores.flatten()
+    kept_ids = kept.tolist()
+    dropped = flat.index_fill(0, kept, float("-inf"))
+    dropped_ids = dropped.topk(min(len(kept_ids), int(torch.isfinite(dropped).sum()))).indices.tolist()
+    return BeamStep(
+        extended=[(ids[1:], lp) for ids, lp in zip(live.tolist(), live_log_probs.tolist())],
+        candidates=[(i // vocab, i % vocab, flat[i].item(), i in kept_ids) for i in kept_ids + dropped_ids],
+        finished=[(ids, lp, score) for (score, ids), lp in zip(ended, ended_log_probs.tolist())],
+    )
 
 
 def _scored(

@@ -17,7 +17,7 @@ from typing import Any
 import matplotlib
 import torch
 
-from course_lib.checks import CheckFailed
+from course_lib.checks import CheckFailed, Unanswered
 from course_lib.training import device, fast_mode
 
 RESULTS_ENV = "COURSE_RESULTS"
@@ -58,6 +58,8 @@ def friendly_message(error: BaseException, tb: Any) -> str | None:
     if isinstance(error, CheckFailed) and isinstance(error.__context__, NotImplementedError):
         # A check caught the exercise's NotImplementedError (a RuntimeError) and explained it as a mistake.
         error, tb = error.__context__, error.__context__.__traceback__
+    if isinstance(error, Unanswered):
+        return f"⏸ {error}"
     if isinstance(error, NotImplementedError):
         name = _unfinished_exercise(tb)
         if name:

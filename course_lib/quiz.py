@@ -10,7 +10,7 @@ import hashlib
 import sys
 from dataclasses import dataclass, field
 
-from course_lib.checks import CheckFailed, check_choice
+from course_lib.checks import CheckFailed, Unanswered, check_choice
 
 
 def normalise(answer: object) -> str:
@@ -49,7 +49,11 @@ class Quiz:
         return digest(self.lesson, question, answer) == self.questions[question].answer_digest
 
     def check_format(self, question: str, answer: object, name: str) -> None:
-        """A well-formed answer: one of the letters, or an integer."""
+        """A well-formed answer: one of the letters, or an integer. ``None`` (the answer cell's
+        placeholder) raises ``Unanswered``: the question is not answered yet."""
+        if answer is None:
+            raise Unanswered(f"`{name}` is not answered yet: replace its None in the answer cell with your answer, "
+                             "run that cell, then this one.")
         q = self.questions[question]
         if q.options:
             check_choice(answer, list(q.options), name)

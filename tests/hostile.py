@@ -2,6 +2,12 @@
 
 Each entry says how to build the submission and what grading must end with: the test
 cells that lose their points, the status, and words the recorded reason must contain.
+Entries marked ``intrudes`` add a cell of the student's own that tries to reach past the
+kernel's sandbox (read the hidden tests or solutions, write the gradebook or another student's
+files, directly or from a subprocess, open a connection): it prints ``BLOCKED`` for each attempt
+that failed and ``STOLEN`` for each that worked, and must change nothing outside the sandbox.
+Entries for editor accidents (split, retyped and pasted-image cells, an HTML export, a bad
+timestamp.txt) must be graded on the student's work with the fallback named in the reason.
 
 Most entries exercise machinery that is the same for every lesson (time and memory limits,
 crash recovery, the rebuild on the release, refusals), so tests/test_hostile.py grades the
@@ -13,6 +19,8 @@ from __future__ import annotations
 
 import copy
 import re
+import socket
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -30,6 +38,7 @@ class Hostile:
     loses: str = "none"  # "none", "first" (the first exercise's tests) or "all"
     status: str = "graded"
     reason: str = ""  # a phrase the recorded reason must contain ("" = no reason needed)
+    intrudes: bool = False  # tries to reach past the sandbox: every attempt must print BLOCKED
 
 
 def first_exercise(lesson: str) -> tuple[str, str, str]:
@@ -60,10 +69,20 @@ def reference_answer(lesson: str) -> str:
 
 ALWAYS_EQUAL = "class AlwaysEqual:\n    def __eq__(self, other):\n        return True\nreturn AlwaysEqual()"
 
+def fresh_copy_answer(lesson: str) -> str:
+    """The first exercise's answer cell, delegating to a fresh copy of the course's reference, run
+    from its module's file (``runpy``): a function object ``grading.strict`` never swapped."""
+    _, name, reference = first_exercise(lesson)
+    module, _, function = reference.rpartition(".")
+    return (f"import runpy\n\n_fresh = runpy.run_module({module!r})[{function!r}]\n\n"
+            f"def {name}(*args, **kwargs):\n    return _fresh(*args, **kwargs)\n")
+
+
 # The kinds whose outcome depends on the lesson: name -> the first exercise's answer cell.
 LESSON_DEPENDENT: dict[str, Callable[[str], str]] = {
     "calls_reference": reference_answer,
     "always_equal_object": lambda lesson: wrapped_answer(lesson, ALWAYS_EQUAL),
+    "fresh_copy_of_reference": fresh_copy_answer,
 }
 
 
@@ -158,6 +177,142 @@ def _empty_folder(lesson: str, folder: Path) -> None:
     (folder / "notes.txt").write_text("I ran out of time")
 
 
+# ---------------------------------------------------------------------------------------------
+# Intrusions: a cell of the student's own, after the first answer, that tries to reach past the sandbox.
+# ---------------------------------------------------------------------------------------------
+
+_ATTEMPT = """import pathlib, socket, sqlite3, subprocess
+
+def attempt(what, action):
+    try:
+        result = action()
+    except Exception as error:
+        print(f"BLOCKED {what}: {type(error).__name__}")
+    else:
+        print(f"STOLEN {what}: {str(result)[:60]!r}")
+
+"""
+
+
+def _intrusion(attempts: Callable[[str, Path, Path], str]) -> Callable[[str, Path], None]:
+    """The solved notebook with an extra cell running ``attempts(lesson, course_dir, folder)``."""
+    def build(lesson: str, folder: Path) -> None:
+        nb = autograde.solved(lesson)
+        index = nb.cells.index(autograde.cells_by_id(nb)[first_exercise(lesson)[0]]) + 1
+        nb.cells.insert(index, nbformat.v4.new_code_cell(_ATTEMPT + attempts(lesson, folder.parents[3], folder)))
+        nbformat.write(nb, folder / f"{lesson}.ipynb")
+    return build
+
+
+def _reads(lesson: str, course: Path, folder: Path) -> str:
+    """Read the hidden tests (the graded notebook in the working directory, the autograded copy),
+    the solutions, the config and another student's work; also through a symbolic link in the submission."""
+    (folder / "course").symlink_to(course)
+    me = folder.parent.name
+    return "\n".join([
+        f'attempt("the graded notebook in the working directory", lambda: pathlib.Path("{lesson}.ipynb").read_text())',
+        'attempt("any notebook in the working directory", lambda: next(pathlib.Path.cwd().glob("*.ipynb")).read_text())',
+        'attempt("the course root, searched from the working directory", lambda: next(p for p in '
+        '[pathlib.Path.cwd(), *pathlib.Path.cwd().parents] if (p / "grading" / "gradebook.db").exists()))',
+        f'attempt("the autograded copy", lambda: pathlib.Path("{course}/grading/autograded/{me}/{lesson}/{lesson}.ipynb").read_text())',
+        f'attempt("the solutions", lambda: pathlib.Path("{course}/solutions/{lesson}/{lesson}.ipynb").read_text())',
+        f'attempt("the course config", lambda: pathlib.Path("{course}/nbgrader_config.py").read_text())',
+        f'attempt("another student\'s submission", lambda: pathlib.Path("{course}/grading/submitted/honest/{lesson}/{lesson}.ipynb").read_text())',
+        f'attempt("the solutions through a link", lambda: pathlib.Path("course/solutions/{lesson}/{lesson}.ipynb").read_text())',
+    ])
+
+
+def _writes_outside(lesson: str, course: Path, folder: Path) -> str:
+    """Zero everyone's scores in the gradebook, then overwrite it, another student's submission and
+    feedback, and leave a file in the course directory. (Inside, ``/tmp`` is the sandbox's own: a
+    write there that creates its parents would succeed and change nothing, so these do not.)"""
+    return "\n".join([
+        f'attempt("the gradebook, through sqlite", lambda: sqlite3.connect("file:{course}/grading/gradebook.db?mode=rw", '
+        'uri=True).execute("UPDATE grade SET auto_score = 0").connection.commit())',
+        f'attempt("the gradebook, overwritten", lambda: pathlib.Path("{course}/grading/gradebook.db").write_bytes(b""))',
+        f'attempt("another student\'s submission", lambda: pathlib.Path("{course}/grading/submitted/honest/{lesson}/{lesson}.ipynb").write_text("{{}}"))',
+        f'attempt("another student\'s feedback", lambda: pathlib.Path("{course}/grading/feedback/honest/{lesson}/{lesson}.html").write_text("0/100"))',
+        f'attempt("a file in the course", lambda: pathlib.Path("{course}/escaped.txt").write_text("out"))',
+    ])
+
+
+def _subprocess(lesson: str, course: Path, folder: Path) -> str:
+    """The same reads and writes from a shell the kernel starts, and a process meant to outlive it."""
+    def shell(what: str, command: str) -> str:
+        return f'attempt("{what}", lambda: subprocess.run(["sh", "-c", {command!r}], capture_output=True, check=True).stdout)'
+    return "\n".join([
+        shell("the graded notebook, from a shell", f"cat {lesson}.ipynb"),
+        shell("the solutions, from a shell", f"cat {course}/solutions/{lesson}/{lesson}.ipynb"),
+        shell("the gradebook, from a shell", f": > {course}/grading/gradebook.db"),
+        shell("another student's submission, from a shell", f"echo {{}} > {course}/grading/submitted/honest/{lesson}/{lesson}.ipynb"),
+    ]) + f'\nsubprocess.Popen(["sh", "-c", "sleep 2; echo out > {course}/escaped.txt"])  # outlives the cell\n'
+
+
+LISTENERS: list[socket.socket] = []  # the grader's side of the network intrusions: nothing may connect
+
+
+def _network(lesson: str, course: Path, folder: Path) -> str:
+    """Connect to a server the grader runs on its own loopback, and to the outside."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    LISTENERS.append(listener)
+    return "\n".join([
+        f'attempt("the grader\'s loopback", lambda: socket.create_connection(("127.0.0.1", {listener.getsockname()[1]}), timeout=5))',
+        'attempt("the internet", lambda: socket.create_connection(("1.1.1.1", 53), timeout=5))',
+    ])
+
+
+# ---------------------------------------------------------------------------------------------
+# Editor accidents: what JupyterLab and students do to a notebook without meaning any harm.
+# ---------------------------------------------------------------------------------------------
+
+PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+
+
+def _split_answer(nb: NotebookNode, lesson: str) -> None:
+    """Split Cell in JupyterLab: both halves carry the answer cell's metadata; the def is in the second."""
+    answer = autograde.cells_by_id(nb)[first_exercise(lesson)[0]]
+    second = copy.deepcopy(answer)
+    second["id"] = uuid.uuid4().hex[:8]
+    answer.source = "# my notes: the recurrence is h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)"
+    nb.cells.insert(nb.cells.index(answer) + 1, second)
+
+
+def _retyped_answer(nb: NotebookNode, lesson: str) -> None:
+    """The answer cell deleted and the answer typed again in a new cell at its place."""
+    answer = autograde.cells_by_id(nb)[first_exercise(lesson)[0]]
+    nb.cells[nb.cells.index(answer)] = nbformat.v4.new_code_cell(answer.source)
+
+
+def _pasted_image(nb: NotebookNode, lesson: str) -> None:
+    """An image pasted into the first written answer: JupyterLab stores it as a cell attachment."""
+    written = next(c for c in autograde.cells_by_id(nb).values()
+                   if c.cell_type == "markdown" and c.metadata["nbgrader"].get("solution"))
+    written.source += "\n\n![sketch](attachment:sketch.png)"
+    written["attachments"] = {"sketch.png": {"image/png": PIXEL}}
+
+
+def _html_export(lesson: str, folder: Path) -> None:
+    """The student's own HTML export next to the notebook, read-only as exports often are."""
+    _writes(autograde.solved)(lesson, folder)
+    export = folder / f"{lesson}.html"
+    export.write_text("<html><body>my notebook, exported</body></html>")
+    export.chmod(0o444)
+
+
+def _shadowing_modules(lesson: str, folder: Path) -> None:
+    """Files next to the notebook named like installed modules: in the kernel's working directory they
+    would be imported instead (its own kernel launcher; a course_lib without the grader's checks)."""
+    _writes(autograde.solved)(lesson, folder)
+    (folder / "ipykernel_launcher.py").write_text("raise SystemExit('a kernel of my own')\n")
+    (folder / "course_lib").mkdir()
+    (folder / "course_lib" / "__init__.py").write_text("raise ImportError('a course_lib of my own')\n")
+
+
+def _bad_timestamp(lesson: str, folder: Path) -> None:
+    _writes(autograde.solved)(lesson, folder)
+    (folder / "timestamp.txt").write_text("submitted last tuesday, I think")
+
+
 CORPUS = [
     Hostile("honest", _writes(autograde.solved)),
     Hostile("infinite_loop", _writes(wrapped("while True:\n    pass")), loses="first", reason="time limit"),
@@ -179,4 +334,16 @@ CORPUS = [
     Hostile("zero_byte_file", _raw(""), loses="all", status="refused", reason="malformed"),
     Hostile("other_assignment", _other_assignment, loses="all", status="refused", reason="answer cells"),
     Hostile("empty_submission", _empty_folder, loses="all", status="refused", reason="no notebook"),
+    Hostile("fresh_copy_of_reference", _writes(lambda lesson: autograde.with_answer(
+        autograde.solved(lesson), first_exercise(lesson)[0], fresh_copy_answer(lesson))), loses="first"),
+    Hostile("reads_secrets", _intrusion(_reads), reason="symbolic links are not graded", intrudes=True),
+    Hostile("writes_outside", _intrusion(_writes_outside), intrudes=True),
+    Hostile("escapes_through_subprocess", _intrusion(_subprocess), intrudes=True),
+    Hostile("opens_network", _intrusion(_network), intrudes=True),
+    Hostile("split_answer_cell", _writes(edited(_split_answer)), reason="split or copied"),
+    Hostile("retyped_answer_cell", _writes(edited(_retyped_answer)), reason="was graded as it"),
+    Hostile("pasted_image_in_written_answer", _writes(edited(_pasted_image))),
+    Hostile("html_export_in_submission", _html_export, reason="html files are not graded"),
+    Hostile("unparseable_timestamp", _bad_timestamp, reason="timestamp.txt"),
+    Hostile("files_named_like_installed_modules", _shadowing_modules, reason="instead of the installed module"),
 ]

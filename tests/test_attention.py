@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from course_lib.attention import (
     AdditiveAttention,
     attention_scores,
+    dot_product_variance,
     masked_softmax,
     scaled_dot_product_attention,
 )
@@ -407,6 +408,15 @@ def test_dot_product_variance_grows_like_d_k_and_scaling_restores_one(d_k):
     dots = (query * key).sum(-1)
     assert dots.var().item() == pytest.approx(d_k, rel=0.05)
     assert (dots / math.sqrt(d_k)).var().item() == pytest.approx(1.0, rel=0.05)
+
+
+def test_reference_dot_product_variance_draws_queries_then_keys_from_the_generator():
+    generator = torch.Generator().manual_seed(7)
+    query = torch.randn(500, 8, generator=generator, dtype=torch.float64)
+    key = torch.randn(500, 8, generator=generator, dtype=torch.float64)
+    got = dot_product_variance(8, 500, torch.Generator().manual_seed(7))
+    assert type(got) is float and got == (query * key).sum(-1).var().item()
+    assert dot_product_variance(64, 20_000, torch.Generator().manual_seed(1)) == pytest.approx(64, rel=0.05)
 
 
 def softmax_jacobian_norm(scores: torch.Tensor) -> torch.Tensor:

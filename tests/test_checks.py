@@ -33,6 +33,16 @@ def test_check_close_reports_the_worst_element():
     checks.check_close(expected + 1e-7, expected, "out")
 
 
+def test_check_close_names_the_slip_a_wrong_value_matches():
+    expected = torch.tensor([1.0, 2.0])
+    slips = {"average over the batch, do not sum": 4 * expected, "take the last step only": expected + 1}
+    with pytest.raises(CheckFailed, match="matches what a common slip gives: average over the batch, do not sum"):
+        checks.check_close(4 * expected, expected, "norms", slips=slips)
+    with pytest.raises(CheckFailed, match="does not match the reference: 2 of 2 values differ"):
+        checks.check_close(3 * expected, expected, "norms", slips=slips)
+    checks.check_close(expected, expected, "norms", slips=slips)
+
+
 def test_check_close_refuses_nan():
     with pytest.raises(CheckFailed, match="NaN or infinite"):
         checks.check_close(torch.tensor([float("nan")]), torch.tensor([0.0]), "out")

@@ -15,7 +15,7 @@ import pytest
 import torch
 from torch import nn
 
-from course_lib.decoding import ScriptedModel, beam_search, greedy_decode, length_penalty
+from course_lib.decoding import BeamStep, ScriptedModel, beam_search, greedy_decode, length_penalty
 from course_lib.kv_cache import (
     IncrementalDecoder,
     KVCache,
@@ -286,6 +286,35 @@ def test_beam_returns_a_list_of_ints_without_bos():
     ids = beam_search(model, sources(5)[:1], beam_size=3, max_len=6)
     assert type(ids) is list and all(type(i) is int for i in ids) and 1 <= len(ids) <= 6
     assert EOS not in ids[:-1]
+
+
+def test_beam_trace_records_every_step_without_changing_the_search():
+    scripted = ScriptedModel({(5,): {7: 0.5, 8: 0.4}, (5, 7): {3: 0.32, 4: 0.28, 2: 0.2}, (5, 8): {2: 0.9}},
+                             vocab_size=10)
+    steps: list[BeamStep] = []
+    result = beam_search(scripted, torch.tensor([[5, 2]]), beam_size=2, max_len=5, trace=steps)
+    assert result == beam_search(scripted, torch.tensor([[5, 2]]), beam_size=2, max_len=5) == [8, 2]
+    assert steps[0].extended == [([], 0.0)]
+    assert [(token, kept) for _, token, _, kept in steps[0].candidates[:2]] == [(7, True), (8, True)]
+    assert not any(kept for *_, kept in steps[0].candidates[2:])  # the best dropped ones follow
+    assert steps[1].finished == [([8, 2], pytest.approx(torch.tensor(0.36).log().item()),
+                                  pytest.approx(torch.tensor(0.36).log().item() / length_penalty(2, 0.6)))]
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_beam_trace_is_consistent_from_step_to_step(seed):
+    model = small_transformer(seed, vocab=9)
+    with torch.no_grad():
+        model.output_projection.bias[EOS] += 1.0
+    steps: list[BeamStep] = []
+    result = beam_search(model, sources(seed, vocab=9)[:1], beam_size=3, max_len=6, trace=steps)
+    for step, following in zip(steps, steps[1:]):
+        kept = [(step.extended[row][0] + [token], lp) for row, token, lp, is_kept in step.candidates if is_kept]
+        assert [ids for ids, _ in following.extended] == [ids for ids, _ in kept if ids[-1] != EOS]
+        assert [ids for ids, *_ in step.finished] == [ids for ids, _ in kept if ids[-1] == EOS]
+    finished = [entry for step in steps for entry in step.finished]
+    assert max(finished, key=lambda entry: entry[2])[0] == result
+    assert sum(len(step.finished) for step in steps) <= 3
 
 
 # --- the key/value cache -----------------------------------------------------------------------

@@ -86,3 +86,95 @@ def test_class_grading_command_refuses_a_wrong_lesson_or_shard(args, says):
 
     result = subprocess.run([sys.executable, "-m", "course_lib.grading.autograde", *args], capture_output=True, text=True)
     assert result.returncode == 2 and says in result.stderr, result.stderr
+
+
+def _from_source():
+    import inspect
+
+    namespace = {"_check_sizes": cnn._check_sizes}
+    exec(inspect.getsource(cnn.receptive_field), namespace)
+    return namespace["receptive_field"]
+
+
+def _copied_code(**renamed):
+    import types
+
+    code = cnn.receptive_field.__code__.replace(**renamed)
+    return types.FunctionType(code, cnn.receptive_field.__globals__, "copy", (1,))
+
+
+# Every route a student has to a fresh copy of the course's reference ``cnn.receptive_field``.
+COPIES = {
+    "runpy.run_module": lambda: __import__("runpy").run_module("course_lib.cnn")["receptive_field"],
+    "runpy.run_path": lambda: __import__("runpy").run_path(cnn.__file__)["receptive_field"],
+    "exec of inspect.getsource": _from_source,
+    "a copied __code__": _copied_code,
+    "a renamed code object": lambda: _copied_code(co_name="mine", co_qualname="mine", co_filename="<cell>"),
+    "a module reloaded": lambda: __import__("importlib").reload(cnn).receptive_field,
+}
+
+
+@pytest.mark.parametrize("route", COPIES)
+def test_a_fresh_copy_of_the_reference_is_refused(route):
+    copy = COPIES[route]()
+    with pytest.raises(ShortcutUsed, match="course_lib.cnn.receptive_field"):
+        with grading.strict(forbid=["course_lib.cnn.receptive_field"]):
+            copy(3, 2)
+    assert copy(3, 2) == 5, "the copy works again after the block"
+
+
+def test_a_refused_copy_fails_the_block_even_when_the_student_catches_the_error():
+    import runpy
+    import threading
+
+    copy = runpy.run_module("course_lib.cnn")["receptive_field"]
+
+    def swallowing(*args):
+        try:
+            return copy(*args)
+        except Exception:
+            return 1 + (args[0] - 1) * args[1]
+
+    with pytest.raises(ShortcutUsed):
+        with grading.strict(forbid=["course_lib.cnn.receptive_field"]):
+            assert swallowing(3, 2) == 5
+    with pytest.raises(ShortcutUsed):  # a thread started in the block is watched too
+        with grading.strict(forbid=["course_lib.cnn.receptive_field"]):
+            worker = threading.Thread(target=swallowing, args=(3, 2))
+            worker.start()
+            worker.join()
+
+
+def test_a_fresh_copy_of_a_reference_class_is_refused_and_an_own_class_is_not():
+    import runpy
+
+    from course_lib import positional
+
+    copy = runpy.run_module("course_lib.positional")["SinusoidalPositionalEncoding"]
+
+    class Subclass(copy):
+        pass
+
+    class Own(torch.nn.Module):
+        def __init__(self, d_model, max_len):
+            super().__init__()
+            self.register_buffer("table", torch.zeros(max_len, d_model))
+
+        def forward(self, x):
+            return x + self.table[: x.shape[1]]
+
+    for made in (copy, Subclass):
+        with pytest.raises(ShortcutUsed):
+            with grading.strict(forbid=["course_lib.positional.SinusoidalPositionalEncoding"]):
+                made(8, 16)
+    with grading.strict(forbid=["course_lib.positional.SinusoidalPositionalEncoding"]):
+        Own(8, 16)(torch.zeros(1, 4, 8))
+    positional.SinusoidalPositionalEncoding(8, 16)
+
+
+def test_an_own_implementation_with_the_reference_formula_is_not_a_copy():
+    def receptive_field(kernel_size, num_layers, dilation_base=1):
+        return 1 + (kernel_size - 1) * sum(dilation_base**i for i in range(num_layers))
+
+    with grading.strict(forbid=["course_lib.cnn.receptive_field"]):
+        assert receptive_field(3, 2) == 5

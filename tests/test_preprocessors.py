@@ -83,3 +83,86 @@ def test_experiment_cells_are_the_ones_no_graded_cell_needs():
         cell("for row in data:\n    print(row)"),                        # 8 an experiment
     ])
     assert experiment_cells(nb) == {2, 5, 8}
+
+
+# ---------------------------------------------------------------------------------------------
+# The rebuild on the release: a student's work is found by what it is, and every cell is kept.
+# ---------------------------------------------------------------------------------------------
+
+STUB = "def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
+ANSWER = "def f(x):\n    return x + 1"
+
+
+def _cell(kind, source, grade_id=None, cell_id=None, **nbgrader):
+    cell = (nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell)(source)
+    if grade_id:
+        cell.metadata["nbgrader"] = {"grade_id": grade_id, "grade": False, "solution": False, "locked": False, **nbgrader}
+    if cell_id:
+        cell["id"] = cell_id
+    return cell
+
+
+def _release():
+    return [_cell("markdown", "Write f.", "md_1", "md-1", locked=True),
+            _cell("code", STUB, "f", "f-cell", solution=True),
+            _cell("code", "assert f(1) == 2", "test_f", "test-f", grade=True, locked=True, points=1),
+            _cell("markdown", "YOUR ANSWER HERE", "w", "w-cell", solution=True, grade=True, points=2)]
+
+
+def _rebuild(tmp_path, cells, caplog):
+    import logging
+
+    from traitlets.config import Config
+
+    from course_lib.grading.preprocessors import RebuildFromRelease
+
+    (tmp_path / "notebooks" / "a").mkdir(parents=True, exist_ok=True)
+    nbformat.write(nbformat.v4.new_notebook(cells=_release()), tmp_path / "notebooks" / "a" / "a.ipynb")
+    config = Config()
+    config.CourseDirectory.root = str(tmp_path)
+    config.CourseDirectory.release_directory = "notebooks"
+    with caplog.at_level(logging.WARNING):
+        rebuilt, _ = RebuildFromRelease(config=config, log=logging.getLogger("rebuild")).preprocess(
+            nbformat.v4.new_notebook(cells=cells), {"nbgrader": {"assignment": "a", "notebook": "a"}})
+    nbformat.validate(rebuilt)  # every cell has an id of its own
+    return [c.source for c in rebuilt.cells], rebuilt, caplog.text
+
+
+def test_split_answer_cell_keeps_both_halves_in_order(tmp_path, caplog):
+    first, second = _cell("code", "import math", "f", "f-cell", solution=True), _cell("code", ANSWER, "f", "f-cell", solution=True)
+    sources, _, log = _rebuild(tmp_path, [*_release()[:1], first, second, *_release()[2:]], caplog)
+    assert sources[1:4] == ["import math", ANSWER, "assert f(1) == 2"]
+    assert "grading note: answer cell f appears more than once (a split or copied cell)" in log
+
+
+def test_retyped_answer_cell_is_found_by_content_and_the_stub_does_not_come_back(tmp_path, caplog):
+    sources, _, log = _rebuild(tmp_path, [*_release()[:1], _cell("code", ANSWER), *_release()[2:]], caplog)
+    assert STUB not in sources and sources[1:3] == [ANSWER, "assert f(1) == 2"]
+    assert "answer cell f is missing: your cell that defines f was graded as it" in log
+
+
+def test_answer_cell_without_its_metadata_is_found_by_cell_id(tmp_path, caplog):
+    sources, _, log = _rebuild(tmp_path, [*_release()[:1], _cell("code", ANSWER, cell_id="f-cell"), *_release()[2:]], caplog)
+    assert sources[1:3] == [ANSWER, "assert f(1) == 2"]
+    assert "answer cell f had lost its nbgrader metadata: it was recognised by its cell id" in log
+
+
+def test_missing_answer_cell_without_a_match_is_graded_as_released(tmp_path, caplog):
+    sources, _, log = _rebuild(tmp_path, [*_release()[:1], _cell("code", "print('hello')"), *_release()[2:]], caplog)
+    assert sources[1:3] == ["print('hello')", STUB]
+    assert "answer cell f is missing: its released version was graded in its place" in log
+
+
+def test_written_answer_keeps_its_pasted_image(tmp_path, caplog):
+    written = _cell("markdown", "See ![sketch](attachment:sketch.png)", "w", "w-cell", solution=True, grade=True, points=2)
+    written["attachments"] = {"sketch.png": {"image/png": "iVBORw0KGgo="}}
+    _, rebuilt, _ = _rebuild(tmp_path, [*_release()[:3], written], caplog)
+    assert rebuilt.cells[3].attachments == written["attachments"]
+
+
+def test_cells_without_ids_and_copies_get_ids_of_their_own(tmp_path, caplog):
+    copied, without = _cell("code", "x = 1", "f", "f-cell", solution=True), _cell("code", "y = 2")
+    del without["id"]  # a cell from an nbformat 4.4 notebook
+    sources, rebuilt, _ = _rebuild(tmp_path, [*_release()[:2], copied, without, *_release()[2:]], caplog)
+    assert sources[1:4] == [STUB, "x = 1", "y = 2"]
+    assert len({c["id"] for c in rebuilt.cells}) == len(rebuilt.cells)

@@ -1,7 +1,8 @@
 """Quiz answers are checked by digest, never stored in plain text."""
 import pytest
 
-from course_lib.checks import CheckFailed
+from course_lib.checks import CheckFailed, Unanswered
+from course_lib.notebook import friendly_message
 from course_lib.quiz import Question, Quiz, digest
 
 
@@ -32,3 +33,12 @@ def test_digest_depends_on_lesson_question_and_answer():
 
 def test_widget_builds_one_row_per_question():
     assert len(make_quiz().widget().children) == 2
+
+
+def test_an_answer_left_at_none_is_unfinished_not_wrong():
+    quiz = make_quiz()
+    for question in ("q1", "q2"):
+        with pytest.raises(Unanswered, match="not answered yet") as caught:
+            quiz.check(question, None, f"answer_{question}")
+        assert isinstance(caught.value, NotImplementedError)  # scores zero like an unfinished exercise
+        assert friendly_message(caught.value, caught.tb).startswith("⏸ `answer_")

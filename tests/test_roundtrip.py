@@ -12,6 +12,12 @@ mutants are packed into as few submissions as the exercise with the most mutants
 in one submission touching the same answer cell or the same test cell. A submission must then
 lose exactly the union of its mutants' test cells; each mutant must lose its own.
 The same generation checks that the committed notebooks/ equal a fresh one.
+
+A mutant file may name, on its first two lines, ``# loses: test_a, test_b`` (the test cells it must
+fail; by default ``test_<answer cell>``) and ``# hint: <phrase>``: the targeted hint of a visible
+check that names the mistake the mutant makes. The autograded notebook of the submission carrying it
+must show that phrase in the error output of one of those test cells, so that every such hint is
+proved to fire on the mistake it names.
 """
 from __future__ import annotations
 
@@ -38,14 +44,17 @@ class Mutant:
     answer_id: str
     source: str
     loses: list[str]
+    hint: str | None = None
 
     @classmethod
     def load(cls, lesson: str, path: Path) -> "Mutant":
         source = path.read_text()
         answer_id = path.stem.split("--")[0]
-        first = source.splitlines()[0]
-        loses = [s.strip() for s in first.split(":", 1)[1].split(",")] if first.startswith("# loses:") else [f"test_{answer_id}"]
-        return cls(lesson, path.stem, answer_id, source, loses)
+        head = source.splitlines()[:2]
+        named = {line.split(":", 1)[0]: line.split(":", 1)[1].strip() for line in head
+                 if line.startswith(("# loses:", "# hint:"))}
+        loses = [s.strip() for s in named["# loses"].split(",")] if "# loses" in named else [f"test_{answer_id}"]
+        return cls(lesson, path.stem, answer_id, source, loses, named.get("# hint") or None)
 
 
 def mutants(lesson: str) -> list[Mutant]:
@@ -167,6 +176,42 @@ def test_mutant_loses_exactly_its_points(lesson, name, graded):
     named = {gid for m in group for gid in m.loses}
     assert lost <= named, (f"{student} (carrying {[m.name for m in group]}) lost {sorted(lost - named)}, which none "
                            f"of its mutants names: one of them costs points outside its own exercise")
+
+
+def error_text(nb: nbformat.NotebookNode, grade_ids: list[str]) -> str:
+    """The error outputs (name and message) of the given cells, whitespace folded."""
+    cells = autograde.cells_by_id(nb)
+    found = [f"{output.get('ename', '')}: {output.get('evalue', '')}" for gid in grade_ids if gid in cells
+             for output in cells[gid].get("outputs", []) if output.get("output_type") == "error"]
+    return " ".join(" ".join(found).split())
+
+
+@pytest.mark.parametrize(
+    "lesson, name",
+    [pytest.param(lesson, m.name, marks=pytest.mark.xdist_group(lesson), id=f"{lesson}-{m.name}")
+     for lesson in LESSONS for m in mutants(lesson) if m.hint],
+)
+def test_mutant_shows_the_hint_it_names(lesson, name, graded):
+    course_dir, _ = graded(lesson)
+    mutant = next(m for m in mutants(lesson) if m.name == name)
+    student = carrier(lesson, name)
+    path = course_dir / "grading" / "autograded" / student / lesson / f"{lesson}.ipynb"
+    shown = error_text(nbformat.read(path, as_version=4), mutant.loses)
+    assert " ".join(mutant.hint.split()) in shown, (
+        f"{name} names the hint {mutant.hint!r}, but the error output of {mutant.loses} in {student}'s autograded "
+        f"notebook is: {shown[:600]!r}")
+
+
+def test_mutant_header_names_what_it_loses_and_its_hint(tmp_path):
+    path = tmp_path / "exercise--mistake.py"
+    path.write_text("# loses: test_exercise, test_other\n# hint: Keep the diagonal\ndef exercise(): pass\n")
+    mutant = Mutant.load("x", path)
+    assert (mutant.loses, mutant.hint) == (["test_exercise", "test_other"], "Keep the diagonal")
+    path.write_text("# hint: a phrase: with a colon\ndef exercise(): pass\n")
+    mutant = Mutant.load("x", path)
+    assert (mutant.loses, mutant.hint) == (["test_exercise"], "a phrase: with a colon")
+    path.write_text("def exercise(): pass\n")
+    assert Mutant.load("x", path).hint is None
 
 
 def test_packing_keeps_exercises_apart():

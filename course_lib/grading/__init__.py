@@ -1,13 +1,14 @@
 """The instructor's grading machinery; this module: what hidden tests use while they call a student's code.
 
 The subpackage holds everything only an instructor needs: ``preprocessors`` (the nbgrader
-preprocessors ``nbgrader_config.py`` wires in), ``autograde`` (grading a whole class in
-parallel) and ``course`` (the repository as an nbgrader course: paths, release, scratch
-copies). Lesson concepts and student notebooks never import it; hidden tests do.
+preprocessors ``nbgrader_config.py`` wires in), ``sandbox`` (the bubblewrap seal each kernel
+runs in), ``autograde`` (grading a whole class in parallel) and ``course`` (the repository as an
+nbgrader course: paths, release, scratch copies). Lesson concepts and student notebooks never import it; hidden tests do.
 
 ``strict`` is the one entry point: it fixes the random seed, makes the exercise's
-reference in course_lib and torch's built-in shortcut for the same thing unusable,
-and silences warnings and stderr so that benign output never costs points::
+reference in course_lib (and any fresh copy of it the student made from its module's file or
+source) and torch's built-in shortcut for the same thing unusable, and silences warnings and
+stderr so that benign output never costs points::
 
     with grading.strict(forbid=["torch.nn.RNN", "course_lib.rnn.rnn_forward"]):
         outputs, h_n = rnn_forward(x, W_ih, W_hh, b_ih, b_hh)
@@ -17,6 +18,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
+import sys
+import threading
 import types
 import warnings
 from typing import Any, Callable, Iterator, Sequence
@@ -78,20 +81,105 @@ class _BlockTorchFunctions(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
+def fingerprint(code: types.CodeType) -> tuple:
+    """What a function's code is, wherever it was compiled: its bytecode, constants (docstring and
+    nested code included), global and attribute names and variables; not its file, line or name.
+
+    A fresh copy of a function (``runpy``, a module reloaded, ``exec`` of its source, a copied
+    ``__code__``) has the fingerprint of the original.
+    """
+    def constant(value: Any) -> Any:
+        if isinstance(value, types.CodeType):
+            return fingerprint(value)
+        if isinstance(value, (tuple, frozenset)):
+            return type(value).__name__, tuple(constant(v) for v in value)
+        return type(value).__name__, value
+
+    return (code.co_code, code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount,
+            code.co_names, code.co_varnames, tuple(constant(c) for c in code.co_consts))
+
+
+def _methods(cls: type) -> list[types.CodeType]:
+    """The code of the functions a class defines itself."""
+    return [f.__code__ for f in vars(cls).values() if isinstance(f, types.FunctionType)]
+
+
+class _CopiesRefused:
+    """A profiler that refuses, during the block, any call into a copy of a forbidden function or
+    class: a function whose code has a forbidden function's fingerprint, or a method of a class whose
+    own methods all have the fingerprints of a forbidden class's methods.
+
+    Refusing raises ShortcutUsed in the call; the block then fails on exit even if the student's code
+    caught that, since a profiler that raised is switched off for the rest of the block. Python
+    runs slower while profiled (a few times, for code made of many small Python calls), which
+    hidden tests, calling the student's code on small inputs, can afford.
+    """
+
+    def __init__(self, functions: dict[tuple, str], classes: dict[frozenset, str]):
+        self.functions, self.classes = functions, classes
+        self.methods = {key for methods in classes for key in methods}
+        # id(code) -> (code, the forbidden function it copies, whether it may be a forbidden class's method)
+        self.verdicts: dict[int, tuple[types.CodeType, str | None, bool]] = {}
+        self.used: list[str] = []
+
+    def _copied(self, frame: types.FrameType) -> str | None:
+        """The forbidden name whose copy this frame runs, if any."""
+        code = frame.f_code
+        known = self.verdicts.get(id(code))
+        if known is None or known[0] is not code:
+            key = fingerprint(code)
+            known = self.verdicts[id(code)] = (code, self.functions.get(key), key in self.methods)
+        _, function, method = known
+        if function or not method or not code.co_varnames:
+            return function
+        owner = frame.f_locals.get(code.co_varnames[0])  # self, or cls
+        for cls in (owner if isinstance(owner, type) else type(owner)).__mro__:
+            if any(method is code for method in _methods(cls)):
+                return self.classes.get(frozenset(fingerprint(c) for c in _methods(cls)))
+        return None
+
+    def __call__(self, frame: types.FrameType, event: str, arg: Any) -> None:
+        if event != "call":
+            return
+        known = self.verdicts.get(id(frame.f_code))
+        if known is None or known[0] is not frame.f_code or known[1] or known[2]:  # the common case stops here
+            name = self._copied(frame)
+            if name:
+                self.used.append(name)
+                raise ShortcutUsed(_message(name))
+
+    def __enter__(self) -> None:
+        """Profile this thread and the threads started in the block (another profiler pauses meanwhile)."""
+        self.previous, self.previous_threads = sys.getprofile(), threading.getprofile()
+        sys.setprofile(self)
+        threading.setprofile(self)
+
+    def __exit__(self, error_type, error, traceback) -> None:
+        sys.setprofile(self.previous)
+        threading.setprofile(self.previous_threads)
+        if self.used and error_type is None:
+            raise ShortcutUsed(_message(self.used[0]))
+
+
 @contextlib.contextmanager
 def forbidden(names: Sequence[str]) -> Iterator[None]:
     """Make the named functions and modules unusable inside the block.
 
     Python functions have their code swapped (so every alias fails too); module classes
     have ``__init__`` and ``forward`` swapped; torch's built-in functions are refused by
-    a torch-function mode and by replacing the module attribute.
+    a torch-function mode and by replacing the module attribute. Copies made from the
+    module's file or source fail too: a profiler refuses any call into code with the
+    fingerprint of a forbidden function, or into a class whose methods are a forbidden class's.
     """
     restore: list[Callable[[], None]] = []
     builtins: dict[Callable, str] = {}
+    functions: dict[tuple, str] = {}
+    classes: dict[frozenset, str] = {}
     try:
         for name in names:
             owner, attr, obj = resolve(name)
             if isinstance(obj, type):
+                classes[frozenset(fingerprint(code) for code in _methods(obj))] = name
                 for method in ("__init__", "forward"):
                     if method in vars(obj):
                         original = vars(obj)[method]
@@ -101,6 +189,7 @@ def forbidden(names: Sequence[str]) -> Iterator[None]:
             elif isinstance(obj, types.FunctionType):
                 if obj.__code__.co_freevars:
                     raise ValueError(f"cannot forbid {name}: it is a closure; forbid what it wraps")
+                functions[fingerprint(obj.__code__)] = name
                 restore.append(lambda o=obj, c=obj.__code__: setattr(o, "__code__", c))
                 obj.__code__ = _blocked_code(name)
             else:
@@ -108,7 +197,8 @@ def forbidden(names: Sequence[str]) -> Iterator[None]:
                 stub = types.FunctionType(_blocked_code(name), {})
                 setattr(owner, attr, stub)
                 restore.append(lambda o=owner, a=attr, f=obj: setattr(o, a, f))
-        with _BlockTorchFunctions(builtins):
+        copies = _CopiesRefused(functions, classes) if functions or classes else contextlib.nullcontext()
+        with _BlockTorchFunctions(builtins), copies:
             yield
     finally:
         for undo in reversed(restore):

@@ -3,8 +3,8 @@ and grade a whole class in parallel.
 
 Instructors: ``python -m course_lib.grading.autograde grade LESSON`` grades every submission in
 grading/submitted on all cores, each in its own nbgrader process with a time and memory
-limit and no network; ``python -m course_lib.grading.autograde export LESSON`` writes a CSV with
-points per exercise. Results go into nbgrader's gradebook, so formgrader, feedback and
+limit, its kernel sealed in a sandbox (``course_lib.grading.sandbox``: no network, no course files);
+``python -m course_lib.grading.autograde export LESSON`` writes a CSV with points per exercise. Results go into nbgrader's gradebook, so formgrader, feedback and
 ``nbgrader export`` keep working.
 """
 from __future__ import annotations
@@ -29,6 +29,8 @@ import nbformat
 from nbformat import NotebookNode
 
 from course_lib.grading.course import ROOT, lessons, nbgrader, release_path, solution_path
+from course_lib.grading.sandbox import SandboxError
+from course_lib.grading.sandbox import require as require_sandbox
 
 _MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$\n?", re.M)
 
@@ -89,7 +91,7 @@ def scores(course_dir: Path, lesson: str) -> dict[str, dict[str, float | None]]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Grading a whole class: every submission in its own sandboxed nbgrader process, in parallel.
+# Grading a whole class: every submission in its own nbgrader process, its kernel sealed, in parallel.
 # ---------------------------------------------------------------------------------------------
 
 @dataclass
@@ -106,20 +108,45 @@ def _answer_ids(nb: NotebookNode) -> set[str]:
     return {gid for gid, c in cells_by_id(nb).items() if c.metadata["nbgrader"].get("solution")}
 
 
-def preflight(course_dir: Path, student: str, lesson: str) -> Outcome | None:
-    """Make a submission gradable (a renamed notebook) or refuse it with a reason; None if fine."""
+STAGED = Path("grading") / "staged"  # what nbgrader grades: a checked copy of each submission
+
+
+def _unparseable_timestamp(path: Path) -> str | None:
+    """Why nbgrader cannot read a submission's timestamp.txt (None when it can or there is none)."""
+    from nbgrader.utils import parse_utc
+
+    text = path.read_text(errors="replace").strip() if path.is_file() else ""
+    try:
+        parse_utc(text) if text else None
+    except Exception as error:  # dateutil raises ValueError, OverflowError, TypeError...
+        return f"{type(error).__name__}: {str(error)[:80]}"
+    return None
+
+
+def preflight(course_dir: Path, student: str, lesson: str) -> Outcome:
+    """Check a submission and stage the copy nbgrader grades, or refuse it with a reason.
+
+    The student's folder in grading/submitted is only read. The copy in grading/staged holds the
+    notebook under the lesson's name (a single renamed notebook is graded), the student's other
+    regular files, and no symbolic link (nbgrader would copy what it points to) nor an
+    unparseable timestamp.txt (graded without a submission time); each fallback is a reason.
+    """
     folder = course_dir / "grading" / "submitted" / student / lesson
     expected = folder / f"{lesson}.ipynb"
-    notebooks = sorted(folder.glob("*.ipynb"))
+    staged = course_dir / STAGED / student / lesson
+    if staged.exists():
+        shutil.rmtree(staged)
     outcome = Outcome(student, "graded")
-    if not expected.exists():
+    notebook = expected
+    if expected.is_symlink() or not expected.is_file():
+        notebooks = sorted(p for p in folder.glob("*.ipynb") if p.is_file() and not p.is_symlink())
         if len(notebooks) != 1:
             found = ", ".join(p.name for p in notebooks) or "no notebook"
             return Outcome(student, "refused", [f"empty or ambiguous submission: expected {expected.name}, found {found}"])
-        shutil.copy(notebooks[0], expected)  # the student's file stays as it was
-        outcome.reasons.append(f"renamed notebook {notebooks[0].name} was graded as {expected.name}")
+        notebook = notebooks[0]
+        outcome.reasons.append(f"renamed notebook {notebook.name} was graded as {expected.name}")
     try:
-        nb = nbformat.read(expected, as_version=4)
+        nb = nbformat.read(notebook, as_version=4)
     except Exception as error:  # any unreadable file: JSON, schema, encoding
         return Outcome(student, "refused", [f"malformed notebook {expected.name}: {str(error).splitlines()[0][:200]}"])
     release = nbformat.read(course_dir / "notebooks" / lesson / f"{lesson}.ipynb", as_version=4)
@@ -128,17 +155,20 @@ def preflight(course_dir: Path, student: str, lesson: str) -> Outcome | None:
     if not theirs & ours or len(foreign) > len(theirs & ours):
         other = "has no exercise cells" if not theirs else "belongs to another assignment"
         return Outcome(student, "refused", [f"{expected.name} {other}: it does not have the {lesson} answer cells"])
-    return outcome if outcome.reasons else None
-
-
-def _sandbox_prefix(isolate_network: bool) -> list[str]:
-    """A command prefix that runs without network, where the OS allows it."""
-    if not isolate_network or not shutil.which("unshare"):
-        return []
-    prefix = ["unshare", "--net", "--map-root-user", "sh", "-c", 'ip link set lo up 2>/dev/null; exec "$0" "$@"']
-    loopback = "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); socket.create_connection(s.getsockname())"
-    probe = subprocess.run([*prefix, sys.executable, "-c", loopback], capture_output=True)
-    return prefix if probe.returncode == 0 else []
+    timestamp = _unparseable_timestamp(folder / "timestamp.txt")
+    if timestamp:
+        outcome.reasons.append(f"timestamp.txt is not a time nbgrader can read ({timestamp}): graded without a submission time")
+    links = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_symlink())
+    if links:
+        outcome.reasons.append(f"symbolic links are not graded: {', '.join(links)}")
+    exports = sorted(p.name for p in folder.glob("*.html"))
+    if exports:  # nbgrader_config.py leaves HTML out of grading: feedback is HTML written under the notebook's name
+        outcome.reasons.append(f"HTML files are not graded ({', '.join(exports)}): the notebook is")
+    shutil.copytree(folder, staged, ignore=lambda here, names: [
+        n for n in names if os.path.islink(os.path.join(here, n)) or n.endswith(".ipynb")
+        or (n == "timestamp.txt" and timestamp and Path(here) == folder)])
+    shutil.copy(notebook, staged / expected.name)
+    return outcome
 
 
 def _limit_memory(limit_bytes: int):
@@ -162,25 +192,27 @@ def _cell_reasons(course_dir: Path, student: str, lesson: str) -> list[str]:
     return reasons
 
 
-def grade_one(course_dir: Path, lesson: str, student: str, prefix: list[str], timeout: float,
-              memory_bytes: int, cell_timeout: int | None, skip_experiments: bool = False) -> Outcome:
-    """Autograde one student in a separate, limited nbgrader process."""
+def grade_one(course_dir: Path, lesson: str, student: str, timeout: float, memory_bytes: int,
+              cell_timeout: int | None, skip_experiments: bool = False, sandbox: bool = True) -> Outcome:
+    """Autograde one student in a separate, limited nbgrader process (its kernel sealed unless ``sandbox`` is False)."""
     start = time.perf_counter()
-    outcome = preflight(course_dir, student, lesson) or Outcome(student, "graded")
+    outcome = preflight(course_dir, student, lesson)
     if outcome.status == "refused":
         record_refusal(course_dir, lesson, student)
         return outcome
-    args = ["autograde", lesson, f"--student={student}", "--force"]
+    args = ["autograde", lesson, f"--student={student}", "--force", f"--CourseDirectory.submitted_directory={STAGED}"]
     if cell_timeout:
         args.append(f"--Execute.timeout={cell_timeout}")
     if skip_experiments:
         args.append("--ResilientExecute.skip_experiments=True")
+    if not sandbox:
+        args.append("--ResilientExecute.sandbox=False")
     log_path = course_dir / "grading" / "logs" / lesson / f"{student}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     for attempt in range(2):  # a second try only when the shared gradebook was busy
-        proc = subprocess.Popen([*prefix, sys.executable, "-m", "nbgrader", *args], cwd=course_dir, env=env,
+        proc = subprocess.Popen([sys.executable, "-m", "nbgrader", *args], cwd=course_dir, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 start_new_session=True, preexec_fn=_limit_memory(memory_bytes))
         try:
@@ -192,7 +224,7 @@ def grade_one(course_dir: Path, lesson: str, student: str, prefix: list[str], ti
             outcome.status, outcome.reasons = "failed", outcome.reasons + [f"grading took longer than {timeout:.0f} s"]
             break
         if proc.returncode == 0 and "There was an error" not in log:
-            outcome.reasons += _cell_reasons(course_dir, student, lesson)
+            outcome.reasons += _notes(log) + _cell_reasons(course_dir, student, lesson)
             break
         if "database is locked" not in log or attempt == 1:
             causes = re.findall(r"^\s*([\w.]+(?:Error|Exception): .+)$", log, re.M) or ["see the log"]
@@ -201,6 +233,13 @@ def grade_one(course_dir: Path, lesson: str, student: str, prefix: list[str], ti
             break
     outcome.seconds = time.perf_counter() - start
     return outcome
+
+
+def _notes(log: str) -> list[str]:
+    """The fallbacks the rebuild took (``grading note`` lines of nbgrader's log), in order, once each."""
+    from course_lib.grading.preprocessors import NOTE
+
+    return list(dict.fromkeys(re.findall(rf"^\[AutogradeApp \| WARNING\] {NOTE}: (.+)$", log, re.M)))
 
 
 def record_refusal(course_dir: Path, lesson: str, student: str) -> None:
@@ -216,21 +255,24 @@ def record_refusal(course_dir: Path, lesson: str, student: str) -> None:
 
 
 def grade_class(course_dir: Path, lesson: str, workers: int = os.cpu_count() or 1, timeout: float = 900,
-                memory_gb: float = 4.0, cell_timeout: int | None = None, isolate_network: bool = True,
-                shard: tuple[int, int] = (0, 1), skip_experiments: bool = False) -> list[Outcome]:
+                memory_gb: float = 4.0, cell_timeout: int | None = None, shard: tuple[int, int] = (0, 1),
+                skip_experiments: bool = False, sandbox: bool = True) -> list[Outcome]:
     """Grade every submission of ``lesson`` under grading/submitted, ``workers`` at a time.
 
     ``shard=(i, n)`` grades only every n-th student starting at i, so n machines can share a class.
     ``skip_experiments`` leaves out the cells no graded cell needs: the same scores in less time,
-    but the autograded notebooks and feedback then show those cells unrun.
+    but the autograded notebooks and feedback then show those cells unrun. Each kernel runs sealed
+    (course_lib.grading.sandbox); where the sandbox cannot start, this raises ``SandboxError``
+    before any student code runs, unless ``sandbox`` is False.
     """
+    if sandbox:
+        require_sandbox()
     students = sorted(p.parent.name for p in (course_dir / "grading" / "submitted").glob(f"*/{lesson}"))
     students = students[shard[0]::shard[1]]
-    prefix = _sandbox_prefix(isolate_network)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        outcomes = list(pool.map(lambda s: grade_one(course_dir, lesson, s, prefix, timeout,
-                                                     int(memory_gb * 2**30), cell_timeout, skip_experiments),
-                                    students))
+        outcomes = list(pool.map(lambda s: grade_one(course_dir, lesson, s, timeout, int(memory_gb * 2**30),
+                                                     cell_timeout, skip_experiments, sandbox),
+                                 students))
     report = course_dir / "grading" / "reports" / f"{lesson}.json"
     report.parent.mkdir(parents=True, exist_ok=True)
     recorded = {o["student"]: o for o in json.loads(report.read_text())} if report.exists() else {}
@@ -265,7 +307,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=900, help="seconds per submission")
     parser.add_argument("--memory-gb", type=float, default=4.0, help="address-space limit per process")
     parser.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell (default: nbgrader_config.py)")
-    parser.add_argument("--no-network-isolation", action="store_true")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run student code unsealed, with your rights (only where bubblewrap cannot run)")
     parser.add_argument("--skip-experiments", action="store_true",
                         help="leave out the cells no graded cell needs: same scores, faster, feedback shows them unrun")
     parser.add_argument("--shard", default="0/1", help="I/N: grade every N-th student from the I-th (one shard per machine)")
@@ -284,9 +327,12 @@ def main() -> None:
         parser.error(f"--shard must be I/N with 0 <= I < N (grade every N-th student from the I-th); got {args.shard!r}")
     index, count = int(shard[1]), int(shard[2])
     start = time.perf_counter()
-    outcomes = grade_class(args.course_dir, args.lesson, args.workers, args.timeout, args.memory_gb,
-                           args.cell_timeout, not args.no_network_isolation, shard=(index, count),
-                           skip_experiments=args.skip_experiments)
+    try:
+        outcomes = grade_class(args.course_dir, args.lesson, args.workers, args.timeout, args.memory_gb,
+                               args.cell_timeout, shard=(index, count), skip_experiments=args.skip_experiments,
+                               sandbox=not args.no_sandbox)
+    except SandboxError as error:
+        parser.exit(1, f"refusing to grade: {error}\n")
     for o in outcomes:
         print(f"{o.student:24s} {o.status:8s} {o.seconds:6.1f} s  {' | '.join(o.reasons)}")
     counts = {s: sum(o.status == s for o in outcomes) for s in ("graded", "refused", "failed")}

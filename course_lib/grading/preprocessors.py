@@ -4,14 +4,18 @@ nbgrader runs the tests inside the student's own kernel, so before anything runs
 
 - ``RebuildFromRelease`` rebuilds the submission on the released notebook: every read-only
   and test cell comes from the release (deleted, edited, duplicated or re-pointed test cells
-  do not matter), the student's answer cells and their own extra cells are kept in place,
-  and any of the student's code that reaches into the grader (patching torch or course_lib,
-  IPython input transformers, builtins, frames, ``exec``) is replaced by an error that says so.
-- ``ResilientExecute`` survives a kernel that dies (``os._exit``, a segfault, the memory limit):
-  it marks the cell that killed it and reruns the notebook without it, so only that cell's
-  points are lost and nothing else of the student's work. With ``skip_experiments`` it leaves
-  out the read-only cells no graded cell needs (``experiment_cells``): the scores are the same
-  and grading is faster (the test suite's round trips use it).
+  do not matter). The student's work is found by what it is (grade id, then the release's cell
+  id, then content), never lost to an editor's restructuring: split and copied cells, retyped
+  answers and pasted images are kept, each fallback logged as a ``grading note``. Any of the
+  student's code that reaches into the grader (patching torch or course_lib, IPython input
+  transformers, builtins, frames, ``exec``) is replaced by an error that says so.
+- ``ResilientExecute`` runs the kernel sealed in bubblewrap (``course_lib.grading.sandbox``: it
+  sees neither the notebook with the hidden tests nor any course file) and survives a kernel
+  that dies (``os._exit``, a segfault, the memory limit): it marks the cell that killed it and
+  reruns the notebook without it, so only that cell's points are lost and nothing else of the
+  student's work. With ``skip_experiments`` it leaves out the read-only cells no graded cell
+  needs (``experiment_cells``): the scores are the same and grading is faster (the test
+  suite's round trips use it).
 - ``HideHiddenTests`` keeps hidden test code out of feedback: test cells show their visible
   part, and errors show their one-line message, not a traceback through hidden code.
 """
@@ -22,8 +26,11 @@ import copy
 import os
 import re
 import symtable
+import uuid
+from pathlib import Path
 
 import nbformat
+from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from traitlets import Bool, Integer
@@ -31,8 +38,11 @@ from traitlets import Bool, Integer
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
+from course_lib.grading.sandbox import SandboxedKernelManager, supporting_files
+
 REFUSED = "SubmissionRefused"
 CRASHED = "KernelDied"
+NOTE = "grading note"  # log lines with a fallback the grader took, read back by autograde
 
 # Modules whose import from an answer gives access to the grader's machinery.
 _MODULES = {"IPython", "ipykernel", "builtins", "ctypes", "gc", "importlib", "inspect", "traitlets",
@@ -145,33 +155,59 @@ def _grade_id(cell: NotebookNode) -> str | None:
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
+def _is_answer(cell: NotebookNode) -> bool:
+    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
+
+
 class RebuildFromRelease(NbGraderPreprocessor):
-    """Put the student's answers back into the released notebook and refuse tampering code."""
+    """Put the student's work back into the released notebook and refuse tampering code.
+
+    A student's cell is identified by what it is, never by its position: by its nbgrader grade_id,
+    else by the release's cell id (metadata lost), else, for an answer cell the submission lacks
+    (deleted and retyped), by content: the last of the student's code cells that defines every
+    name the released answer cell defines takes its place, so the released stub never comes back
+    over the student's own definition. The first cell found for an answer becomes that answer
+    (source and attachments); every other cell of the student's (split halves, copies, cells of
+    their own) is kept and runs in order, after the release cell it followed. Read-only and test
+    cells always come from the release. Every fallback is logged as a ``grading note``.
+    """
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         info = resources["nbgrader"]
         release = _release_notebook(self.config, info["assignment"], info["notebook"])
-        answer_ids = {_grade_id(c) for c in release.cells if c.metadata.get("nbgrader", {}).get("solution")}
+        known = {_grade_id(c): c for c in release.cells if _grade_id(c)}
+        by_cell_id = {c.get("id"): gid for gid, c in known.items() if c.get("id")}
         answers: dict[str, NotebookNode] = {}
-        extras: dict[str | None, list[NotebookNode]] = {}
+        extras: dict[str | None, list[NotebookNode]] = {}  # the student's own cells, after the release cell they followed
+        notes: list[str] = []
         anchor: str | None = None
         for cell in nb.cells:
             gid = _grade_id(cell)
-            if gid in answer_ids:
-                answers.setdefault(gid, cell)  # a pasted copy of an answer cell is ignored
-                anchor = gid
-            elif gid is None and cell.cell_type in ("code", "markdown"):
-                cell = copy.deepcopy(cell)
-                cell.metadata.pop("nbgrader", None)
-                extras.setdefault(anchor, []).append(cell)
-            else:
-                anchor = gid if gid in {_grade_id(c) for c in release.cells} else anchor
+            if gid not in known and cell.get("id") in by_cell_id:
+                gid = by_cell_id[cell.get("id")]
+                if _is_answer(known[gid]):
+                    notes.append(f"answer cell {gid} had lost its nbgrader metadata: it was recognised by its cell id")
+            if gid in known and not _is_answer(known[gid]):
+                anchor = gid  # a read-only or test cell: the release's own is used
+            elif gid in known and gid not in answers:
+                answers[gid], anchor = cell, gid
+            elif cell.cell_type in ("code", "markdown"):
+                if gid in known:
+                    notes.append(f"answer cell {gid} appears more than once (a split or copied cell): "
+                                 "every part was kept, in order")
+                own = copy.deepcopy(cell)
+                own.metadata.pop("nbgrader", None)
+                extras.setdefault(anchor, []).append(own)
+        for gid in [g for g, c in known.items() if _is_answer(c) and g not in answers]:
+            answers.update(self._recognise(gid, known[gid], extras, notes))
         rebuilt = copy.deepcopy(release)
         cells = list(extras.get(None, []))
         for cell in rebuilt.cells:
             gid = _grade_id(cell)
             if gid in answers:
                 cell.source = answers[gid].source
+                if cell.cell_type == "markdown" and answers[gid].get("attachments"):
+                    cell.attachments = copy.deepcopy(answers[gid].attachments)
             cells.append(cell)
             cells.extend(extras.get(gid, []))
         for cell in cells:
@@ -180,11 +216,38 @@ class RebuildFromRelease(NbGraderPreprocessor):
                 if reasons:
                     self.log.warning("refused cell %s: %s", _grade_id(cell), "; ".join(reasons))
                     cell.source = refusal_source(_grade_id(cell) or "added by the student", reasons)
-        rebuilt.cells = cells
+        rebuilt.cells = _unique_ids(cells)
+        for note in dict.fromkeys(notes):
+            self.log.warning("%s: %s", NOTE, note)
         return rebuilt, resources
+
+    @staticmethod
+    def _recognise(gid: str, released: NotebookNode, extras: dict[str | None, list[NotebookNode]],
+                   notes: list[str]) -> dict[str, NotebookNode]:
+        """The student's cell that is answer ``gid`` by content (taken out of ``extras``), if any."""
+        names = (_bound_and_read(released.source) or (set(), set()))[0] if released.cell_type == "code" else set()
+        candidates = [(anchor, cell) for anchor, cells in extras.items() for cell in cells if cell.cell_type == "code"
+                      and names and names <= (_bound_and_read(cell.source) or (set(), set()))[0]]
+        if not candidates:
+            notes.append(f"answer cell {gid} is missing: its released version was graded in its place")
+            return {}
+        anchor, cell = candidates[-1]
+        extras[anchor].remove(cell)
+        notes.append(f"answer cell {gid} is missing: your cell that defines {', '.join(sorted(names))} was graded as it")
+        return {gid: cell}
 
     def preprocess_cell(self, cell, resources, index):
         return cell, resources
+
+
+def _unique_ids(cells: list[NotebookNode]) -> list[NotebookNode]:
+    """The cells, each with a cell id no other has (nbformat 4.5): the student's copies get new ones."""
+    seen: set[str] = set()
+    for cell in cells:
+        if not cell.get("id") or cell["id"] in seen:
+            cell["id"] = uuid.uuid4().hex[:8]
+        seen.add(cell["id"])
+    return cells
 
 
 def _bound_and_read(source: str) -> tuple[set[str], set[str]] | None:
@@ -230,10 +293,27 @@ def experiment_cells(nb: NotebookNode) -> set[int]:
 
 
 class ResilientExecute(Execute):
-    """nbgrader's Execute, but a dead or unresponsive kernel costs only the cell that caused it."""
+    """nbgrader's Execute, but the kernel runs sealed (``sandbox``) and a dead or unresponsive
+    kernel costs only the cell that caused it."""
 
     max_crashes = Integer(20, help="Cells that may kill or hang the kernel before grading gives up").tag(config=True)
     skip_experiments = Bool(False, help="Leave out the cells no graded cell needs (same scores, less time)").tag(config=True)
+    sandbox = Bool(True, help=(
+        "Run the kernel sealed in bubblewrap (course_lib.grading.sandbox); grading refuses to run student "
+        "code when the sandbox cannot start. False runs it with the grader's own rights.")).tag(config=True)
+
+    def create_kernel_manager(self) -> AsyncKernelManager:
+        self.kernel_manager_class = SandboxedKernelManager if self.sandbox else AsyncKernelManager
+        km = super().create_kernel_manager()
+        if self.sandbox:  # not the folder nbgrader grades in: it holds the notebook with the hidden tests
+            coursedir, info = CourseDirectory(config=self.config), self.resources["nbgrader"]
+            files, left_out = supporting_files(
+                Path(coursedir.format_path(coursedir.release_directory, ".", info["assignment"])),
+                Path(coursedir.format_path(coursedir.submitted_directory, info["student"], info["assignment"])))
+            km.files = tuple(files)
+            for note in left_out:
+                self.log.warning("%s: %s", NOTE, note)
+        return km
 
     def on_cell_start(self, **kwargs) -> None:
         self._running = kwargs["cell_index"]

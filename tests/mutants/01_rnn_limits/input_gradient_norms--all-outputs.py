@@ -1,3 +1,5 @@
+# loses: test_input_gradient_norms
+# hint: backpropagate only the outputs at the last time step
 def input_gradient_norms(model, x):
     """Backpropagates the sum of every output instead of the last step's."""
     x = x.detach().clone().requires_grad_(True)

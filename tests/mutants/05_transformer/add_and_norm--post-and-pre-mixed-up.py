@@ -1,3 +1,5 @@
+# loses: test_add_and_norm
+# hint: Add the residual x to the sublayer's output first
 def add_and_norm(x, sublayer, norm, norm_first=False):
     if norm_first:
         return norm(x + sublayer(x))

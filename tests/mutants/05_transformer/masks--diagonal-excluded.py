@@ -1,3 +1,5 @@
+# loses: test_masks
+# hint: Keep the diagonal
 def causal_mask(length):
     return torch.ones(length, length, dtype=torch.bool).tril(diagonal=-1)
 

@@ -1,3 +1,5 @@
+# loses: test_masks
+# hint: True means 'may attend'
 def causal_mask(length):
     return torch.ones(length, length, dtype=torch.bool).triu(diagonal=1)
 

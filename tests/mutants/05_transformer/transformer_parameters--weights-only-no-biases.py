@@ -1,3 +1,5 @@
+# loses: test_transformer_parameters
+# hint: but the model has
 def transformer_parameters(d_model, d_ff, num_layers, vocab):
     attention = 4 * d_model * d_model
     feed_forward = 2 * d_model * d_ff

@@ -1,12 +1,15 @@
+# loses: test_corpus_bleu, test_corpus_bleu_details
+# hint: BLEU is reported on a 0-100 scale
 def corpus_bleu(hypotheses, references):
-    if len(hypotheses) != len(references):
-        raise ValueError(f"one reference per hypothesis: got {len(hypotheses)} hypotheses and {len(references)} references")
+    if any(len(stream) != len(hypotheses) for stream in references):
+        raise ValueError("every reference stream needs one reference per hypothesis")
     matches, totals = [0] * 4, [0] * 4
     hyp_len = ref_len = 0
-    for hypothesis, reference in zip(hypotheses, references):
-        hyp_tokens, ref_tokens = bleu.tokenize_13a(hypothesis), bleu.tokenize_13a(reference)
+    for i, hypothesis in enumerate(hypotheses):
+        hyp_tokens = bleu.tokenize_13a(hypothesis)
+        ref_tokens = [bleu.tokenize_13a(stream[i]) for stream in references]
         hyp_len += len(hyp_tokens)
-        ref_len += len(ref_tokens)
+        ref_len += min((len(tokens) for tokens in ref_tokens), key=lambda length: (abs(length - len(hyp_tokens)), length))
         for n in range(1, 5):
             m, t = modified_precision(hyp_tokens, ref_tokens, n)
             matches[n - 1] += m

@@ -1,3 +1,5 @@
+# loses: test_greedy_decode
+# hint: steps until every sentence has produced </s>
 def greedy_decode(model, src, max_len, bos_id=1, eos_id=2):
     model.eval()
     with torch.no_grad():

@@ -1,3 +1,5 @@
+# loses: test_make_batch
+# hint: 4 English tokens + </s>
 def make_batch(pairs, src_vocab, tgt_vocab):
     length = 24
     src = torch.full((len(pairs), length), src_vocab.pad_id, dtype=torch.long)

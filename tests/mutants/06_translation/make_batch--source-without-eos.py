@@ -1,3 +1,5 @@
+# loses: test_make_batch
+# hint: 4 English tokens + </s>
 def make_batch(pairs, src_vocab, tgt_vocab):
     sources = [src_vocab.encode(pair["en"]) for pair in pairs]
     targets = [tgt_vocab.encode(pair["fr"]) for pair in pairs]

@@ -1,3 +1,5 @@
+# loses: test_make_batch
+# hint: tgt_in must start with <s>
 def make_batch(pairs, src_vocab, tgt_vocab):
     sources = [src_vocab.encode(pair["en"], add_eos=True) for pair in pairs]
     targets = [tgt_vocab.encode(pair["fr"], add_eos=True) for pair in pairs]

@@ -1,9 +1,12 @@
 from collections import Counter
 
 
-def modified_precision(hypothesis, reference, n):
+def modified_precision(hypothesis, references, n):
     def ngrams(tokens):
         return Counter(tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
 
     hypothesis_ngrams = ngrams(hypothesis)
-    return len(set(hypothesis_ngrams) & set(ngrams(reference))), len(hypothesis_ngrams)
+    in_a_reference = set()
+    for reference in references:
+        in_a_reference |= set(ngrams(reference))
+    return len(set(hypothesis_ngrams) & in_a_reference), len(hypothesis_ngrams)

@@ -1,10 +1,12 @@
 from collections import Counter
 
 
-def modified_precision(hypothesis, reference, n):
+def modified_precision(hypothesis, references, n):
     def ngrams(tokens):
         return Counter(tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
 
     hypothesis_ngrams = ngrams(hypothesis)
-    reference_ngrams = ngrams(reference)
-    return sum((hypothesis_ngrams & reference_ngrams).values()), sum(reference_ngrams.values())
+    most_in_one_reference = Counter()
+    for reference in references:
+        most_in_one_reference |= ngrams(reference)
+    return sum((hypothesis_ngrams & most_in_one_reference).values()), sum(most_in_one_reference.values())

@@ -1,3 +1,5 @@
+# loses: test_transformer_learning_rate
+# hint: At step 1 the rate is d_model^-0.5 * 1 * warmup^-1.5
 def transformer_learning_rate(step, d_model, warmup=4000):
     if step < 1:
         raise ValueError(f"steps are counted from 1; got step={step}")

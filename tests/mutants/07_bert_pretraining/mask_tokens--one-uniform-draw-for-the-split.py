@@ -1,0 +1,14 @@
+def mask_tokens(input_ids, special_tokens_mask, vocab_size, mask_token_id, generator, mlm_probability=0.15):
+    """BERT's MLM corruption: (inputs, labels); 15% chosen among non-special positions, of those 80% [MASK], 10% random, 10% kept."""
+    shape = input_ids.shape
+    inputs, labels = input_ids.clone(), input_ids.clone()
+    probability = torch.full(shape, mlm_probability).masked_fill(special_tokens_mask.bool(), 0.0)
+    chosen = torch.bernoulli(probability, generator=generator).bool()
+    labels[~chosen] = -100
+    split = torch.rand(shape, generator=generator)
+    to_mask = (split < 0.8) & chosen
+    inputs[to_mask] = mask_token_id
+    to_random = (split >= 0.9) & chosen
+    random_ids = torch.randint(vocab_size, shape, generator=generator)
+    inputs[to_random] = random_ids[to_random]
+    return inputs, labels

@@ -1,0 +1,9 @@
+# loses: test_q5
+answer_q1 = "b"
+answer_q2 = "a"
+answer_q3 = "c"
+answer_q4 = "d"
+answer_q5 = "c"
+answer_q6 = 30
+answer_q7 = 4
+answer_q8 = "b"
