@@ -9,7 +9,8 @@ sandbox Flatpak uses), which builds a new root from a few bind mounts in unprivi
 namespaces. The kernel sees:
 
 - read-only: ``/usr``, the Python install, the virtual environment, ``course_lib`` (the hidden
-  tests import ``course_lib.grading``) and a few files of ``/etc`` (the loader cache, fonts);
+  tests import ``course_lib.grading``), the course's ``assets/`` (checkpoints it made) and a few
+  files of ``/etc`` (the loader cache, fonts);
 - a private, size-limited ``/tmp`` and home directory, which is also its working directory and
   holds the student's own supporting files (read-only), never a notebook;
 - the directory with its connection file and sockets: nbclient talks to the kernel over
@@ -57,8 +58,12 @@ class SandboxError(RuntimeError):
 
 def readonly_paths() -> list[str]:
     """What the kernel may read, at the paths Python knows them by: the installed environment, and
-    nothing of the course but course_lib (a path inside another one is not listed again)."""
-    paths = {"/usr", sys.base_prefix, sys.prefix, str(Path(course_lib.__file__).parent)}
+    nothing of the course but course_lib and assets/ (the checkpoints and files the course made
+    itself, which experiment cells load); a path inside another one is not listed again."""
+    package = Path(course_lib.__file__).parent
+    paths = {"/usr", sys.base_prefix, sys.prefix, str(package)}
+    if (package.parent / "assets").is_dir():
+        paths.add(str(package.parent / "assets"))
     paths |= {p for p in _ETC if os.path.exists(p)}
     return sorted(p for p in paths if not any(p != q and Path(p).is_relative_to(q) for q in paths))
 
@@ -72,15 +77,17 @@ def bwrap_command(sockets: Path, files: Iterable[Path] = ()) -> list[str]:
     command = ["sh", "-c", 'trap "" INT; exec "$0" "$@"',  # SIGINT must reach the kernel, not kill bwrap
                BWRAP, "--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL",
                "--die-with-parent", "--uid", "1000", "--gid", "1000", "--hostname", "sandbox"]
+    # The private /tmp and home first: a course or environment that lives under /tmp (a CI clone)
+    # is then bound on top of them instead of being hidden by them.
+    command += ["--proc", "/proc", "--dev", "/dev",
+                "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp",
+                "--size", str(TMPFS_BYTES), "--tmpfs", HOME]
     for path in readonly_paths():
         command += ["--ro-bind", path, path]
     for link in ("bin", "lib", "lib64", "sbin"):
         if os.path.islink(f"/{link}"):  # merged /usr: /bin -> usr/bin
             command += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
-    command += ["--proc", "/proc", "--dev", "/dev",
-                "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp",
-                "--size", str(TMPFS_BYTES), "--tmpfs", HOME,
-                "--bind", str(sockets), str(sockets)]
+    command += ["--bind", str(sockets), str(sockets)]
     for file in files:
         command += ["--ro-bind", str(file), f"{HOME}/{file.name}"]
     command += ["--chdir", HOME, "--clearenv", "--setenv", "HOME", HOME, "--setenv", "USER", "student",
