@@ -1,0 +1,2 @@
+class LayerNorm(nn.LayerNorm):
+    pass
