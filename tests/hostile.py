@@ -204,21 +204,26 @@ def _intrusion(attempts: Callable[[str, Path, Path], str]) -> Callable[[str, Pat
     return build
 
 
+def _on(what: str, path: str, action: str = "read_text()") -> str:
+    """An attempt at ``action`` on the file ``path``."""
+    return f'attempt({what!r}, lambda: pathlib.Path({path!r}).{action})'
+
+
 def _reads(lesson: str, course: Path, folder: Path) -> str:
     """Read the hidden tests (the graded notebook in the working directory, the autograded copy),
     the solutions, the config and another student's work; also through a symbolic link in the submission."""
     (folder / "course").symlink_to(course)
-    me = folder.parent.name
+    me, notebook = folder.parent.name, f"{lesson}/{lesson}.ipynb"
     return "\n".join([
-        f'attempt("the graded notebook in the working directory", lambda: pathlib.Path("{lesson}.ipynb").read_text())',
+        _on("the graded notebook in the working directory", f"{lesson}.ipynb"),
         'attempt("any notebook in the working directory", lambda: next(pathlib.Path.cwd().glob("*.ipynb")).read_text())',
         'attempt("the course root, searched from the working directory", lambda: next(p for p in '
         '[pathlib.Path.cwd(), *pathlib.Path.cwd().parents] if (p / "grading" / "gradebook.db").exists()))',
-        f'attempt("the autograded copy", lambda: pathlib.Path("{course}/grading/autograded/{me}/{lesson}/{lesson}.ipynb").read_text())',
-        f'attempt("the solutions", lambda: pathlib.Path("{course}/solutions/{lesson}/{lesson}.ipynb").read_text())',
-        f'attempt("the course config", lambda: pathlib.Path("{course}/nbgrader_config.py").read_text())',
-        f'attempt("another student\'s submission", lambda: pathlib.Path("{course}/grading/submitted/honest/{lesson}/{lesson}.ipynb").read_text())',
-        f'attempt("the solutions through a link", lambda: pathlib.Path("course/solutions/{lesson}/{lesson}.ipynb").read_text())',
+        _on("the autograded copy", f"{course}/grading/autograded/{me}/{notebook}"),
+        _on("the solutions", f"{course}/solutions/{notebook}"),
+        _on("the course config", f"{course}/nbgrader_config.py"),
+        _on("another student's submission", f"{course}/grading/submitted/honest/{notebook}"),
+        _on("the solutions through a link", f"course/solutions/{notebook}"),
     ])
 
 
@@ -226,25 +231,27 @@ def _writes_outside(lesson: str, course: Path, folder: Path) -> str:
     """Zero everyone's scores in the gradebook, then overwrite it, another student's submission and
     feedback, and leave a file in the course directory. (Inside, ``/tmp`` is the sandbox's own: a
     write there that creates its parents would succeed and change nothing, so these do not.)"""
+    gradebook = f"{course}/grading/gradebook.db"
     return "\n".join([
-        f'attempt("the gradebook, through sqlite", lambda: sqlite3.connect("file:{course}/grading/gradebook.db?mode=rw", '
+        f'attempt("the gradebook, through sqlite", lambda: sqlite3.connect("file:{gradebook}?mode=rw", '
         'uri=True).execute("UPDATE grade SET auto_score = 0").connection.commit())',
-        f'attempt("the gradebook, overwritten", lambda: pathlib.Path("{course}/grading/gradebook.db").write_bytes(b""))',
-        f'attempt("another student\'s submission", lambda: pathlib.Path("{course}/grading/submitted/honest/{lesson}/{lesson}.ipynb").write_text("{{}}"))',
-        f'attempt("another student\'s feedback", lambda: pathlib.Path("{course}/grading/feedback/honest/{lesson}/{lesson}.html").write_text("0/100"))',
-        f'attempt("a file in the course", lambda: pathlib.Path("{course}/escaped.txt").write_text("out"))',
+        _on("the gradebook, overwritten", gradebook, 'write_bytes(b"")'),
+        _on("another student's submission", f"{course}/grading/submitted/honest/{lesson}/{lesson}.ipynb", 'write_text("{}")'),
+        _on("another student's feedback", f"{course}/grading/feedback/honest/{lesson}/{lesson}.html", 'write_text("0/100")'),
+        _on("a file in the course", f"{course}/escaped.txt", 'write_text("out")'),
     ])
 
 
 def _subprocess(lesson: str, course: Path, folder: Path) -> str:
     """The same reads and writes from a shell the kernel starts, and a process meant to outlive it."""
     def shell(what: str, command: str) -> str:
-        return f'attempt("{what}", lambda: subprocess.run(["sh", "-c", {command!r}], capture_output=True, check=True).stdout)'
+        return f'attempt({what!r}, lambda: subprocess.run(["sh", "-c", {command!r}], capture_output=True, check=True).stdout)'
     return "\n".join([
         shell("the graded notebook, from a shell", f"cat {lesson}.ipynb"),
         shell("the solutions, from a shell", f"cat {course}/solutions/{lesson}/{lesson}.ipynb"),
         shell("the gradebook, from a shell", f": > {course}/grading/gradebook.db"),
-        shell("another student's submission, from a shell", f"echo {{}} > {course}/grading/submitted/honest/{lesson}/{lesson}.ipynb"),
+        shell("another student's submission, from a shell",
+              f"echo {{}} > {course}/grading/submitted/honest/{lesson}/{lesson}.ipynb"),
     ]) + f'\nsubprocess.Popen(["sh", "-c", "sleep 2; echo out > {course}/escaped.txt"])  # outlives the cell\n'
 
 
@@ -256,7 +263,7 @@ def _network(lesson: str, course: Path, folder: Path) -> str:
     listener = socket.create_server(("127.0.0.1", 0))
     LISTENERS.append(listener)
     return "\n".join([
-        f'attempt("the grader\'s loopback", lambda: socket.create_connection(("127.0.0.1", {listener.getsockname()[1]}), timeout=5))',
+        f'attempt("the grader\'s loopback", lambda: socket.create_connection({listener.getsockname()!r}, timeout=5))',
         'attempt("the internet", lambda: socket.create_connection(("1.1.1.1", 53), timeout=5))',
     ])
 

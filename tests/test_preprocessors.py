@@ -129,7 +129,8 @@ def _rebuild(tmp_path, cells, caplog):
 
 
 def test_split_answer_cell_keeps_both_halves_in_order(tmp_path, caplog):
-    first, second = _cell("code", "import math", "f", "f-cell", solution=True), _cell("code", ANSWER, "f", "f-cell", solution=True)
+    first = _cell("code", "import math", "f", "f-cell", solution=True)
+    second = _cell("code", ANSWER, "f", "f-cell", solution=True)
     sources, _, log = _rebuild(tmp_path, [*_release()[:1], first, second, *_release()[2:]], caplog)
     assert sources[1:4] == ["import math", ANSWER, "assert f(1) == 2"]
     assert "grading note: answer cell f appears more than once (a split or copied cell)" in log

@@ -2,10 +2,10 @@
 and grade a whole class in parallel.
 
 Instructors: ``python -m course_lib.grading.autograde grade LESSON`` grades every submission in
-grading/submitted on all cores, each in its own nbgrader process with a time and memory
-limit, its kernel sealed in a sandbox (``course_lib.grading.sandbox``: no network, no course files);
-``python -m course_lib.grading.autograde export LESSON`` writes a CSV with points per exercise. Results go into nbgrader's gradebook, so formgrader, feedback and
-``nbgrader export`` keep working.
+grading/submitted on all cores, each in its own nbgrader process with a time and memory limit,
+its kernel sealed in a sandbox (``course_lib.grading.sandbox``: no network, no course files);
+``python -m course_lib.grading.autograde export LESSON`` writes a CSV with points per exercise.
+Results go into nbgrader's gradebook, so formgrader, feedback and ``nbgrader export`` keep working.
 """
 from __future__ import annotations
 
@@ -236,7 +236,8 @@ def grade_one(course_dir: Path, lesson: str, student: str, timeout: float, memor
 
 
 def _notes(log: str) -> list[str]:
-    """The fallbacks the rebuild took (``grading note`` lines of nbgrader's log), in order, once each."""
+    """The fallbacks grading took (``grading note`` lines of nbgrader's log: the rebuild of the
+    notebook, files kept from the kernel), in order, once each."""
     from course_lib.grading.preprocessors import NOTE
 
     return list(dict.fromkeys(re.findall(rf"^\[AutogradeApp \| WARNING\] {NOTE}: (.+)$", log, re.M)))
