@@ -46,6 +46,7 @@ __all__ = [
     "BertForPreTraining",
     "HF_TO_COURSE",
     "load_hf_bert",
+    "to_hf_state_dict",
     "mean_pool",
 ]
 
@@ -437,6 +438,23 @@ def load_hf_bert(model: BertModel | BertForPreTraining, state_dict: Mapping[str,
             )
     model.load_state_dict(ours, strict=True)
     return model
+
+
+def to_hf_state_dict(model: BertModel | BertForPreTraining) -> dict[str, Tensor]:
+    """``model``'s weights under HF names, ``HF_TO_COURSE`` read backwards: what ``load_hf_bert`` reads.
+
+    A ``BertForPreTraining``'s encoder names carry ``bert.`` as HF's do. The MLM decoder's weight is
+    left out, as HF saves it: it is the word-embedding matrix. Tensors are detached contiguous copies.
+    """
+    heads = isinstance(model, BertForPreTraining)
+    out: dict[str, Tensor] = {}
+    for name, tensor in model.state_dict().items():
+        if name == "mlm_head.decoder.weight":
+            continue
+        inner = name.removeprefix("bert.")
+        prefix = "bert." if heads and inner != name else ""
+        out[prefix + _rename(inner, _BACKWARD)] = tensor.detach().clone().contiguous()
+    return out
 
 
 # --- sentence embeddings ------------------------------------------------------------------------

@@ -37,7 +37,7 @@ import torch
 from torch import Tensor
 
 from course_lib.arguments import check_int
-from course_lib.bert import HF_TO_COURSE, BertConfig, BertForPreTraining, load_hf_bert
+from course_lib.bert import BertConfig, BertForPreTraining, load_hf_bert, to_hf_state_dict
 from course_lib.data.documents import document_corpus
 from course_lib.pretraining import IGNORE_INDEX, bert_inputs, mask_tokens, nsp_loss, nsp_pairs
 from course_lib.training import History, inference, model_device, train
@@ -431,19 +431,6 @@ def make_mini_bert(recipe: Recipe = RECIPE, plot: bool = False) -> tuple[BertFor
     return model, tokenizer, figures
 
 
-def _hf_state_dict(model: BertForPreTraining) -> dict[str, Tensor]:
-    """``model``'s weights under HF ``BertForPreTraining`` names (``HF_TO_COURSE`` read backwards),
-    without the MLM decoder's weight, as HF saves it: it is the word-embedding matrix."""
-    ours_to_hf = {ours.format(i=i, p=p): hf.format(i=i, p=p) for hf, ours in HF_TO_COURSE.items()
-                  for i in range(model.config.num_hidden_layers) for p in ("weight", "bias")}
-    out = {}
-    for name, tensor in model.state_dict().items():
-        if name != "mlm_head.decoder.weight":
-            inner = name.removeprefix("bert.")
-            out[("bert." if inner != name else "") + ours_to_hf[inner]] = tensor.detach().clone().contiguous()
-    return out
-
-
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -462,7 +449,7 @@ def save_mini_bert(model: BertForPreTraining, tokenizer: WordPieceTokenizer, rec
                                      "attention_probs_dropout_prob": 0.0}
     (path / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     tokenizer.save(path / "vocab.txt")
-    save_file(_hf_state_dict(model), str(path / "model.safetensors"), metadata={"format": "pt"})
+    save_file(to_hf_state_dict(model), str(path / "model.safetensors"), metadata={"format": "pt"})
     record = {"recipe": asdict(recipe), "figures": dict(figures), "torch": torch.__version__,
               "sha256": {name: _sha256(path / name) for name in ("config.json", "vocab.txt", "model.safetensors")}}
     (path / "recipe.json").write_text(json.dumps(record, indent=2) + "\n")

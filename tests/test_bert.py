@@ -21,6 +21,7 @@ from course_lib.bert import (
     BertModel,
     load_hf_bert,
     mean_pool,
+    to_hf_state_dict,
 )
 from course_lib.pretrained import minilm_config, minilm_file, minilm_state_dict
 
@@ -351,3 +352,14 @@ def test_bad_inputs_raise_helpful_errors():
         long_mask = model(input_ids, token_type_ids, attention_mask).nsp_logits
         bool_mask = model(input_ids, token_type_ids, attention_mask.bool()).nsp_logits
     torch.testing.assert_close(long_mask, bool_mask)
+
+
+def test_to_hf_state_dict_is_what_load_hf_bert_reads():
+    torch.manual_seed(0)
+    model = BertForPreTraining(BertConfig(**SMALL))
+    hf_names = to_hf_state_dict(model)
+    assert "cls.predictions.decoder.weight" not in hf_names  # tied: HF saves it under the embeddings
+    assert "bert.encoder.layer.0.attention.self.query.weight" in hf_names and "cls.seq_relationship.bias" in hf_names
+    copy = load_hf_bert(BertForPreTraining(BertConfig(**SMALL)), hf_names)
+    for (name, ours), (_, theirs) in zip(model.state_dict().items(), copy.state_dict().items()):
+        assert torch.equal(ours, theirs), name
