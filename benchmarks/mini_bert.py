@@ -3,7 +3,7 @@
 Usage: OMP_NUM_THREADS=1 python benchmarks/mini_bert.py [SEED ...]   (default seeds: 0 1 2)
 One thread, as CI runs a kernel. Each arm runs once per seed (the seed sets the initial weights,
 the batch order and the masks; the corpus and the pairs stay those of seed 0) for the steps of
-``mini_bert.LESSON_STEPS``; the NSP curves are measured every 100 steps on 300 held-out pairs.
+``mini_bert.LESSON_STEPS``: the left-to-right model takes as many steps as the mini-BERT.
 The table gives each seed's figure, the mean, the spread (max - min) and the CPU seconds of one
 run. A difference between two arms smaller than their spreads is not a result. The load average
 is printed: on a shared machine wall time is not CPU time.
@@ -62,7 +62,6 @@ def main(seeds: list[int]) -> None:
         record("  NSP accuracy, same-topic negatives", mb.nsp_accuracy(model, valid_same))
         record("  right-context accuracy, bidirectional", mp.right_context_accuracy(model, tokenizer, items))
 
-        steps = mb.LESSON_STEPS["left_to_right"][0]
         torch.manual_seed(seed)
         l2r = mp.LeftToRightLM(config)
         _, cpu, _ = timed(lambda: mp.pretrain_left_to_right(l2r, train, steps, seed=seed, plot=False))
@@ -79,14 +78,6 @@ def main(seeds: list[int]) -> None:
             record(f"  {arm}: no [MASK] in the input, identity", probe["identity"])
             record(f"  {arm}: no [MASK] in the input, correction", probe["correction"])
 
-        steps, every = mb.LESSON_STEPS["nsp_curve"][0], 100
-        for arm in ("other_document", "same_topic"):
-            model = mb.new_model(len(tokenizer), seed=seed)
-            curve, cpu, _ = timed(lambda: mp.nsp_curve(model, data["train", arm], {"other": valid, "same": valid_same},
-                                                       steps, every, n=300, seed=seed, plot=False))
-            for held_out in ("other", "same"):
-                record(f"NSP alone, {steps} steps, trained on {arm}: on {held_out}-negatives",
-                       curve.accuracy[held_out][-1], cpu if held_out == "other" else None)
         print(f"seed {seed} done; load average {os.getloadavg()}", flush=True)
 
     (model, tok), cpu, _ = timed(mb.load_mini_bert)

@@ -58,8 +58,11 @@ COLUMNS = ("input_ids", "token_type_ids", "attention_mask", "special_tokens_mask
 ASSET_DIR = Path(__file__).resolve().parent.parent / "assets" / "mini_bert"
 BLOCK = 200  # documents per block of pretraining_dataset; negatives come from the same block
 MaskFn = Callable[..., tuple[Tensor, Tensor]]  # mask_tokens' signature
-# (full, fast) steps of lesson 07's runs, measured by benchmarks/mini_bert.py; pass them to training.budget
-LESSON_STEPS = {"pretrain": (2000, 4), "left_to_right": (2000, 4), "mask_pair": (400, 4), "nsp_curve": (400, 4)}
+PairFn = Callable[[list[list[list[int]]], torch.Generator], Sequence[tuple[list[int], list[int], int]]]  # the exercise's nsp_pairs
+# (full, fast) steps of lesson 07's runs, measured by benchmarks/mini_bert.py; pass them to training.budget.
+# "pretrain": the learner's mini-BERT (NSP measured along the way) and the left-to-right model, at equal steps;
+# "mask_pair": each of the two masking arms (80/10/10 against always [MASK]).
+LESSON_STEPS = {"pretrain": (1500, 4), "mask_pair": (400, 4)}
 
 
 # --- the recipe ---------------------------------------------------------------------------------
@@ -149,7 +152,7 @@ def _no_progress_bars() -> Iterator[None]:
 def pretraining_dataset(
     tokenizer: WordPieceTokenizer, split: str = "train", max_length: int = 64, negatives: str = "other_document",
     seed: int = 0, encode: Callable[..., Mapping[str, list[int]]] | None = None, *,
-    n_documents: int | None = None, sentences_per_segment: int = 1,
+    n_documents: int | None = None, sentences_per_segment: int = 1, make_pairs: PairFn | None = None,
 ) -> Dataset:
     """NSP pairs of one split of the corpus as BERT inputs: a ``datasets.Dataset``, one row per pair.
 
@@ -159,6 +162,9 @@ def pretraining_dataset(
     half the time B is from another document of the block: any with ``negatives="other_document"``,
     one of A's topic with ``"same_topic"``; draws seeded with ``seed``), each pair turned into
     ``encode(tokens_a, tokens_b, max_length, cls_id, sep_id, pad_id)``: ``bert_inputs`` or yours.
+    ``make_pairs(documents, generator)``, if given, pairs the sentences instead of ``nsp_pairs``
+    (lesson 07's exercise: documents as lists of sentences of ids, one sentence per segment,
+    negatives from any other document; returns ``(tokens_a, tokens_b, next_sentence_label)``).
     Columns (:data:`COLUMNS`): four lists of ``max_length`` ints and ``next_sentence_label`` (0 IsNext,
     1 NotNext). Train: about 25,000 pairs in a few seconds; validation 2,500. ValueError for a bad
     split, negatives, max_length or size, or ``encode`` output without those columns.
@@ -170,6 +176,9 @@ def pretraining_dataset(
         raise ValueError(f"negatives must be 'other_document' or 'same_topic'; got {negatives!r}.")
     if n_documents is not None:
         check_int("n_documents", n_documents, "documents of the split to use", minimum=2)
+    if make_pairs is not None and (negatives, sentences_per_segment) != ("other_document", 1):
+        raise ValueError("make_pairs pairs single sentences with other-document negatives; leave negatives and "
+                         "sentences_per_segment at their defaults, or leave make_pairs out.")
     encode = encode or bert_inputs
     corpus = document_corpus(seed=seed, split=split)
     corpus = corpus if n_documents is None else corpus.select(range(min(n_documents, len(corpus))))
@@ -183,14 +192,22 @@ def pretraining_dataset(
     def block_to_pairs(block: dict[str, list]) -> dict[str, list]:
         documents = [{"sentences": [[i for word in sentence for i in ids(word)] for sentence in words], "topic": topic}
                      for words, topic in zip(block["words"], block["topic"])]
-        pairs = nsp_pairs(documents, generator, negatives=negatives, sentences_per_segment=sentences_per_segment)
-        rows = [encode(pair.tokens_a, pair.tokens_b, *specials) for pair in pairs]
+        if make_pairs is None:
+            pairs = [(pair.tokens_a, pair.tokens_b, pair.next_sentence_label) for pair in
+                     nsp_pairs(documents, generator, negatives=negatives, sentences_per_segment=sentences_per_segment)]
+        else:
+            pairs = make_pairs([document["sentences"] for document in documents], generator)
+            for pair in pairs[:1]:
+                if not (isinstance(pair, Sequence) and len(pair) == 3 and pair[2] in (0, 1)):
+                    raise ValueError(f"make_pairs must return (tokens_a, tokens_b, next_sentence_label) triples, "
+                                     f"the label 0 or 1; got {pair!r:.200}.")
+        rows = [encode(tokens_a, tokens_b, *specials) for tokens_a, tokens_b, _ in pairs]
         for row in rows[:1]:
             if not isinstance(row, Mapping) or any(len(row.get(c, ())) != max_length for c in COLUMNS[:-1]):
                 raise ValueError(f"encode must return a dict of {list(COLUMNS[:-1])}, each a list of max_length="
                                  f"{max_length} ints (padded, as bert_inputs does); got {row!r:.200}.")
         columns = {column: [row[column] for row in rows] for column in COLUMNS[:-1]}
-        return columns | {"next_sentence_label": [pair.next_sentence_label for pair in pairs]}
+        return columns | {"next_sentence_label": [int(label) for *_, label in pairs]}
 
     with _no_progress_bars():
         return corpus.map(block_to_pairs, batched=True, batch_size=BLOCK, remove_columns=corpus.column_names,

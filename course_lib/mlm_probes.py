@@ -19,14 +19,15 @@ experiments, each at equal steps, on the recipe of ``course_lib.mini_bert``:
    it restore a token replaced by a random one (correction)?
 3. **What NSP learns.** With negatives from any other document, a change of topic gives most
    NotNext pairs away; Lan et al. (2020, ALBERT) argue NSP is mostly topic prediction.
-   :func:`nsp_curve` records NSP accuracy against steps, for negatives from any other document
-   and from a document of the same topic (then only coherence tells: characters, story order).
+   The lesson measures NSP accuracy during pretraining (``mini_bert.run_pretraining(..., on_step=...)``)
+   on held-out negatives from any other document and from a document of the same topic (then
+   only coherence tells: characters, story order).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
@@ -36,7 +37,7 @@ from course_lib.arguments import check_int, check_tokens
 from course_lib.bert import BertConfig, BertForPreTraining
 from course_lib.data.documents import document_corpus, sentence_stage
 from course_lib.data.english_lexicon import TOPICS
-from course_lib.mini_bert import RECIPE, batches, evaluation_batches, nsp_accuracy, pretrain, run_pretraining
+from course_lib.mini_bert import RECIPE, batches, evaluation_batches, run_pretraining
 from course_lib.pretraining import IGNORE_INDEX, bert_inputs, mask_tokens, mlm_loss
 from course_lib.training import History, inference, model_device
 from course_lib.transformer import causal_mask
@@ -47,7 +48,7 @@ if TYPE_CHECKING:  # imported where it is used: importing it takes seconds
 
 __all__ = [
     "fill_in_the_blank", "LeftToRightOutput", "LeftToRightLM", "pretrain_left_to_right", "BlankItem",
-    "right_context_items", "right_context_accuracy", "mask_always", "unmasked_accuracy", "NSPCurve", "nsp_curve",
+    "right_context_items", "right_context_accuracy", "mask_always", "unmasked_accuracy",
 ]
 
 
@@ -289,44 +290,3 @@ def unmasked_accuracy(model: BertForPreTraining, dataset: Dataset, n: int | None
                 counts[name][0] += int((logits.argmax(-1).cpu() == ids)[where].sum())
                 counts[name][1] += int(where.sum())
     return {name: right / max(total, 1) for name, (right, total) in counts.items()}
-
-
-# --- 3. what NSP learns ------------------------------------------------------------------------
-
-
-@dataclass
-class NSPCurve:
-    """NSP accuracy on each evaluation set (``accuracy[name]``) at ``steps``; ``history``: the losses."""
-
-    steps: list[int] = field(default_factory=list)
-    accuracy: dict[str, list[float]] = field(default_factory=dict)
-    history: History | None = None
-
-
-def nsp_curve(
-    model: BertForPreTraining, dataset: Dataset, eval_datasets: Mapping[str, Dataset], steps: int, every: int,
-    n: int | None = 500, batch_size: int = 32, lr: float = 1e-3, seed: int = 0, objective: str = "nsp",
-    plot: bool = True, title: str = "NSP against steps",
-) -> NSPCurve:
-    """Pretrain ``model`` on ``dataset`` with ``pretrain``, measuring ``nsp_accuracy`` on the first
-    ``n`` rows of each of ``eval_datasets`` (name -> dataset) at step 0, every ``every`` steps and
-    at the end. By default NSP alone at ``lr`` 1e-3: the mini-BERT then leaves chance within 200
-    steps (measured: 0.67-0.76 after 400), while under "mlm+nsp", or at the recipe's 3e-3, NSP stays
-    near chance for 300-500 steps. E.g. train on other-document pairs and evaluate on
-    held-out pairs of both kinds: is NSP solved by topic? Returns an :class:`NSPCurve`."""
-    check_int("every", every, "steps between measurements")
-    if not eval_datasets:
-        raise ValueError("eval_datasets is empty: pass {name: pretraining_dataset(..., 'validation')}.")
-    curve = NSPCurve(accuracy={name: [] for name in eval_datasets})
-
-    def measure(step: int) -> None:
-        if step % every == 0 or step == steps:
-            curve.steps.append(step)
-            for name, held_out in eval_datasets.items():
-                curve.accuracy[name].append(nsp_accuracy(model, held_out, n))
-
-    curve.history = pretrain(model, dataset, steps, batch_size, lr, seed, objective=objective, plot=plot,
-                             title=title, on_step=measure)
-    if curve.steps[-1] != steps:
-        measure(steps)
-    return curve

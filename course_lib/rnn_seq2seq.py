@@ -30,7 +30,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from course_lib.arguments import check_int, check_tokens
-from course_lib.attention import masked_softmax
+from course_lib.attention import masked_softmax, masked_weighted_sum
 from course_lib.transformer import padding_mask
 
 __all__ = ["GRUTranslator"]
@@ -110,12 +110,14 @@ class GRUTranslator(nn.Module):
             )
         else:
             real = memory_mask.reshape(batch, source_length)
-        weights = real.unsqueeze(-1).to(memory.dtype)
-        mean = (memory * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+        real_states = real.unsqueeze(-1)  # (batch, Ls, 1)
+        # torch.where, not a product with a 0/1 weight: 0 * inf is NaN, so padding must add nothing.
+        mean = torch.where(real_states, memory, 0.0).sum(dim=1) / real_states.sum(dim=1).clamp(min=1)
         initial = torch.tanh(self.initial_state(mean)).unsqueeze(0)  # (1, batch, d_model)
         states, _ = self.decoder_rnn(self.dropout(self.tgt_embed(tgt)), initial)  # (batch, Lt, d_model)
         scores = self.attention_score(states) @ memory.transpose(1, 2)  # (batch, Lt, Ls)
-        context = masked_softmax(scores, real.unsqueeze(1)) @ memory
+        may_attend = real.unsqueeze(1)  # (batch, 1, Ls)
+        context = masked_weighted_sum(masked_softmax(scores, may_attend), memory, may_attend)
         attentional = torch.tanh(self.combine(torch.cat([context, states], dim=-1)))
         return self.output_projection(self.dropout(attentional))
 

@@ -54,6 +54,10 @@ FIGURES: dict[str, dict[str, tuple[str, float]]] = {
         "reversal_cross_attention_on_mirrored_position": (">=", 0.25),
         "gradient_last_over_first_decoder_layer_post_norm": (">=", 1.2),
         "gradient_last_over_first_decoder_layer_pre_norm": ("<=", 1.0),
+        "transformer_base_parameters_millions": (">=", 63.0),
+        "transformer_base_unshared_parameters_millions": (">=", 100.0),
+        "bert_base_parameters_millions": (">=", 109.0),
+        "bert_large_parameters_millions": (">=", 335.0),
     },
     "06_translation": {
         "transformer_greedy_bleu_valid": (">=", 85.0),

@@ -143,6 +143,27 @@ def test_pretraining_dataset_uses_the_encoder_it_is_given(tokenizer):
         mb.pretraining_dataset(tokenizer, n_documents=10, encode=lambda a, b, *ids: {"input_ids": a + b})
 
 
+def test_pretraining_dataset_uses_the_pairs_it_is_given(tokenizer):
+    from course_lib.pretraining import nsp_pairs
+
+    seen = []
+
+    def triples(documents, generator):  # the exercise's nsp_pairs: lists of sentences in, triples out
+        seen.append(documents)
+        return [(p.tokens_a, p.tokens_b, p.next_sentence_label) for p in nsp_pairs(documents, generator)]
+
+    ours = mb.pretraining_dataset(tokenizer, n_documents=10, make_pairs=triples)
+    assert seen and all(isinstance(s, list) and all(isinstance(i, int) for i in s[0]) for d in seen for s in d)
+    assert ours.to_dict() == mb.pretraining_dataset(tokenizer, n_documents=10).to_dict()
+    flipped = mb.pretraining_dataset(tokenizer, n_documents=10,
+                                     make_pairs=lambda d, g: [(a, b, 1 - y) for a, b, y in triples(d, g)])
+    assert [1 - y for y in flipped["next_sentence_label"]] == ours["next_sentence_label"]
+    with pytest.raises(ValueError, match="triples"):
+        mb.pretraining_dataset(tokenizer, n_documents=10, make_pairs=lambda d, g: [(d[0][0], d[0][1])])
+    with pytest.raises(ValueError, match="make_pairs"):
+        mb.pretraining_dataset(tokenizer, n_documents=10, negatives="same_topic", make_pairs=triples)
+
+
 # --- pretraining --------------------------------------------------------------------------------
 
 
@@ -338,13 +359,6 @@ def test_unmasked_accuracy_shows_no_mask_and_scores_identity_and_correction(toke
     assert (corrupted[changed] >= len(SPECIAL_TOKENS)).all()
 
 
-def test_nsp_curve_measures_at_the_steps_asked(tokenizer, train_pairs, held_out):
-    curve = mp.nsp_curve(mb.new_model(len(tokenizer), TINY), train_pairs, {"a": held_out, "b": held_out}, 10, 4,
-                         n=50, plot=False)
-    assert curve.steps == [0, 4, 8, 10] and len(curve.history.losses) == 10
-    assert curve.accuracy["a"] == curve.accuracy["b"] and all(0 <= x <= 1 for x in curve.accuracy["a"])
-
-
 # --- the shipped checkpoint ---------------------------------------------------------------------
 
 
@@ -446,5 +460,3 @@ def test_clear_errors(tokenizer, train_pairs, held_out, items):
         mp.LeftToRightLM(TINY.config(len(tokenizer)))(too_long)
     with pytest.raises(ValueError, match="replace_probability"):
         mp.unmasked_accuracy(model, held_out, replace_probability=0.0)
-    with pytest.raises(ValueError, match="every"):
-        mp.nsp_curve(model, train_pairs, {"a": held_out}, 5, 0, plot=False)

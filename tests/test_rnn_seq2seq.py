@@ -72,6 +72,14 @@ def test_attention_ignores_the_memory_under_the_mask(model):
     torch.testing.assert_close(model.decode(TGT, noisy, None, mask), model.decode(TGT, memory, None, mask))
 
 
+@pytest.mark.parametrize("poison", [float("inf"), float("nan")])
+def test_an_inf_or_nan_under_the_mask_reaches_neither_the_initial_state_nor_the_context(model, poison):
+    memory = model.encode(SRC)
+    mask = padding_mask(SRC, 0)
+    poisoned = torch.where(mask[:, 0, 0, :, None], memory, poison)
+    torch.testing.assert_close(model.decode(TGT, poisoned, None, mask), model.decode(TGT, memory, None, mask))
+
+
 def test_matches_a_step_by_step_computation(model):
     """Luong et al. (2015) global attention with the "general" score, written one step at a time."""
     src, tgt = SRC[1:2, :2], TGT[1:2, :2]
