@@ -7,7 +7,9 @@ whole and rare ones fall back to smaller, shared pieces. BERT (Devlin et al., 20
 defines them and Hugging Face's ``BertTokenizerFast`` (Rust ``tokenizers``: BertNormalizer,
 BertPreTokenizer, WordPiece) runs them; this module gives the same ids as the latter:
 
-1. :func:`basic_tokenize` cleans the text and splits it into words and punctuation marks.
+1. :func:`basic_tokenize` cleans the text and splits it into words and punctuation marks
+   (the normaliser and the split, which track each character's origin, are in
+   ``course_lib.bert_normalizer``).
 2. :func:`wordpiece` cuts each word greedily, longest match first, into pieces; pieces that
    continue a word carry the prefix ``##`` (``"tokenization" -> ["token", "##ization"]``).
    A word with any part the vocabulary cannot cover becomes one ``[UNK]``.
@@ -27,7 +29,6 @@ from __future__ import annotations
 
 import heapq
 import re
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -35,42 +36,13 @@ from numbers import Integral
 from pathlib import Path
 
 from course_lib.arguments import check_int
+from course_lib.bert_normalizer import normalize, word_spans
 
 __all__ = ["SPECIAL_TOKENS", "CONTINUATION_PREFIX", "basic_tokenize", "wordpiece", "WordPieceTokenizer",
            "count_words", "train_wordpiece"]
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 CONTINUATION_PREFIX = "##"
-
-# The CJK Unified Ideographs blocks that BERT splits character by character, as the Rust
-# tokenizers crate lists them (its Extension E/F range starts at 0x2B920, not BERT's 0x2B820).
-_CJK_RANGES = (
-    (0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
-    (0x2B740, 0x2B81F), (0x2B920, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F),
-)  # fmt: skip
-
-
-def _is_cjk(char: str) -> bool:
-    return any(low <= ord(char) <= high for low, high in _CJK_RANGES)
-
-
-def _is_whitespace(char: str) -> bool:
-    # Unicode's White_Space property (Rust's char::is_whitespace); its control characters
-    # (\v, \f, \x85) never get here because the cleaning drops control characters first
-    return char in " \t\n\r\u2028\u2029" or unicodedata.category(char) == "Zs"
-
-
-def _is_control(char: str) -> bool:
-    # categories Cc, Cf, Co, Cs; HF keeps unassigned code points (Cn), which then become [UNK]
-    return char not in "\t\n\r" and unicodedata.category(char) in ("Cc", "Cf", "Co", "Cs")
-
-
-def _is_punctuation(char: str) -> bool:
-    # BERT counts every non-alphanumeric ASCII symbol ($, ^, `, +, <, =, >, |, ~) as
-    # punctuation, although Unicode files them under symbols (S*), not punctuation (P*)
-    code = ord(char)
-    return 33 <= code <= 47 or 58 <= code <= 64 or 91 <= code <= 96 or 123 <= code <= 126 or (
-        unicodedata.category(char).startswith("P"))
 
 
 def _check_text(text: object, name: str = "text") -> None:
@@ -99,32 +71,8 @@ def basic_tokenize(text: str, lowercase: bool = True) -> list[str]:
     Raises ``TypeError`` unless ``text`` is a str.
     """
     _check_text(text)
-    chars = []
-    for char in text:
-        if char in "\x00\ufffd" or _is_control(char):
-            continue
-        if _is_whitespace(char):
-            chars.append(" ")
-        elif _is_cjk(char):
-            chars.append(f" {char} ")
-        else:
-            chars.append(char)
-    text = "".join(chars)
-    if lowercase:  # HF strips accents first, then lowercases
-        text = unicodedata.normalize("NFD", text)
-        text = "".join(char.lower() for char in text if unicodedata.category(char) != "Mn")
-    tokens = []
-    for chunk in text.split(" "):
-        start = 0
-        for i, char in enumerate(chunk):
-            if _is_punctuation(char):
-                if i > start:
-                    tokens.append(chunk[start:i])
-                tokens.append(char)
-                start = i + 1
-        if start < len(chunk):
-            tokens.append(chunk[start:])
-    return tokens
+    normalized, _ = normalize(text, lowercase)
+    return [normalized[start:end] for start, end in word_spans(normalized)]
 
 
 def wordpiece(
@@ -258,27 +206,85 @@ class WordPieceTokenizer:
     sep_token_id = property(lambda self: self._special_id("[SEP]"), doc="Id of [SEP].")
     mask_token_id = property(lambda self: self._special_id("[MASK]"), doc="Id of [MASK].")
 
+    def _pieces(self, word: str) -> list[str]:
+        if word not in self._cache:
+            self._cache = self._cache if len(self._cache) < 100_000 else {}
+            self._cache[word] = wordpiece(word, self.vocab)
+        return self._cache[word]
+
+    def _tokens_with_offsets(self, text: str) -> list[tuple[str, tuple[int, int]]]:
+        """Each token of ``text`` with its (start, end) character span in ``text``."""
+        _check_text(text)
+        out, offset = [], 0
+        for i, part in enumerate(self._special_pattern.split(text)):
+            if i % 2:  # the split keeps the special tokens at odd positions
+                out.append((part, (offset, offset + len(part))))
+                offset += len(part)
+                continue
+            normalized, origins = normalize(part, self.lowercase)
+            for start, end in word_spans(normalized):
+                pieces = self._pieces(normalized[start:end])
+                # each piece covers its own characters of the word; an [UNK] covers the whole word
+                lengths = [end - start] if pieces == ["[UNK]"] else [
+                    len(piece) - (len(CONTINUATION_PREFIX) if k else 0) for k, piece in enumerate(pieces)]
+                for piece, length in zip(pieces, lengths):
+                    out.append((piece, (offset + origins[start], offset + origins[start + length - 1] + 1)))
+                    start += length
+            offset += len(part)
+        return out
+
     def tokenize(self, text: str) -> list[str]:
         """``text`` as a list of WordPiece tokens: ``"Tokenization!" -> ["token", "##ization", "!"]``.
 
         Raises ``TypeError`` unless ``text`` is a str.
         """
-        _check_text(text)
-        tokens: list[str] = []
-        for i, part in enumerate(self._special_pattern.split(text)):
-            if i % 2:  # the split keeps the special tokens at odd positions
-                tokens.append(part)
-            else:
-                for word in basic_tokenize(part, self.lowercase):
-                    if word not in self._cache:
-                        self._cache = self._cache if len(self._cache) < 100_000 else {}
-                        self._cache[word] = wordpiece(word, self.vocab)
-                    tokens.extend(self._cache[word])
-        return tokens
+        return [token for token, _ in self._tokens_with_offsets(text)]
 
     def encode(self, text: str) -> list[int]:
         """The ids of ``tokenize(text)``, without [CLS], [SEP] or padding."""
         return self.convert_tokens_to_ids(self.tokenize(text))
+
+    def encode_with_offsets(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
+        """The ids of ``tokenize(text)`` and each token's (start, end) character span in ``text``.
+
+        ``text[start:end]`` is what the token was made from, end exclusive, in the ORIGINAL text:
+        with its case and accents (``"Café"`` gives "cafe" at (0, 4)); a ``##`` piece covers its part
+        of the word, an [UNK] the whole word; characters the normaliser dropped inside a token (an
+        accent written as a combining mark) are inside its span. What extractive question answering
+        needs to turn a predicted token span back into text. Equal to HF's ``BertTokenizerFast(text,
+        add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]``.
+
+        >>> WordPieceTokenizer.from_minilm().encode_with_offsets("Ünaffäble!")  # una ##ffa ##ble !
+        ([14477, 20961, 3468, 999], [(0, 3), (3, 6), (6, 9), (9, 10)])
+
+        Raises ``TypeError`` unless ``text`` is a str.
+        """
+        tokens = self._tokens_with_offsets(text)
+        return self.convert_tokens_to_ids([token for token, _ in tokens]), [span for _, span in tokens]
+
+    def encode_words(self, words: Sequence[str]) -> tuple[list[int], list[int]]:
+        """Ids of pre-split words (a CoNLL sentence) and, for each token, the index of its word.
+
+        Each word is tokenised on its own, as ``encode`` would (``"U.S."`` gives u . s . with
+        one word index; ``"playing"`` may give play ##ing). A word that is nothing but control
+        characters or spaces gives no token at all. Equal to HF's ``BertTokenizerFast(words,
+        is_split_into_words=True, add_special_tokens=False)``: its ``input_ids`` and ``word_ids()``.
+
+        Raises ``TypeError`` when ``words`` is a str (pass ``text.split()`` or use ``encode``) or
+        not a sequence, or a word is not a str (naming its index).
+        """
+        if isinstance(words, str) or not isinstance(words, Sequence):
+            kind = type(words).__name__
+            raise TypeError(f"words must be a list of str, one per word; got {kind}. For raw text use encode(text).")
+        ids: list[int] = []
+        word_ids: list[int] = []
+        for w, word in enumerate(words):
+            if not isinstance(word, str):
+                raise TypeError(f"words[{w}] must be a str; got {type(word).__name__} {word!r:.40}.")
+            word_ids_before = len(ids)
+            ids += self.encode(word)
+            word_ids += [w] * (len(ids) - word_ids_before)
+        return ids, word_ids
 
     def convert_tokens_to_ids(self, tokens: str | Sequence[str]) -> int | list[int]:
         """Id of one token, or ids of a list of tokens; a token not in the vocabulary gets [UNK]'s id."""

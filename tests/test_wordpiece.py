@@ -365,3 +365,85 @@ def test_errors_say_how_to_fix_the_call(tmp_path):
         train_wordpiece(["hug", "pug"], 10)
     with pytest.raises(TypeError, match="one str"):
         count_words("a text")
+
+
+# ---------------------------------------------------------------------- token alignment = HF
+HARD_CASES = ["Café Ünïcödé", "İstanbul İZMİR", "cafe\u0301 and e\u0301cole", "a\u0301\u0316b a\u0316\u0301b", "中文abc 日本語!",
+              "我爱NLP", "豈 ＡＢＣ１２３", "tokenization unaffable antidisestablishmentarianism", "U.S. $3.14 1,000 x² ½",
+              "don't o'clock state-of-the-art", "☃ ♥ 😀 👍🏽 ❤️", "the [MASK] sat on [SEP]x[CLS] [mask]", "Σίσυφος ΟΔΟΣ",
+              "x\u200by soft\u00adhyphen", "\x00lead\ufffd", "  spaced\t\nout\r\n", "a" * 101 + " ok", "Zürich" * 20,
+              "ǅemal ﬁnance Straße ẞ Ⅻ", "한국어 서울", "naïve résumé!?", ""]
+
+
+@functools.cache
+def corpus_sentences():
+    from course_lib.data.documents import document_corpus
+
+    return [s for doc in document_corpus(split="validation")["sentences"] for s in doc]
+
+
+def test_offsets_equal_bert_tokenizer_fast_on_the_corpus_and_hard_cases(ours, hf_fast):
+    texts = corpus_sentences() + HARD_CASES + sentences(1500, seed=3)
+    expected = hf_fast(texts, add_special_tokens=False, return_offsets_mapping=True)
+    got = [ours.encode_with_offsets(text) for text in texts]
+    wrong = [(text, mine) for text, mine, ids, offsets in zip(texts, got, expected["input_ids"], expected["offset_mapping"])
+             if mine != (ids, [tuple(span) for span in offsets])]
+    assert not wrong, f"{len(texts) - len(wrong)}/{len(texts)} equal; first difference: {wrong[0]!r}"
+    assert len(texts) > 4000 and sum(len(ids) for ids, _ in got) > 50_000
+    assert all(ours.encode(text) == ids for text, (ids, _) in zip(texts[:500], got[:500]))
+
+
+def test_each_span_normalises_back_to_its_piece_and_unk_spans_the_whole_word(ours):
+    for text in HARD_CASES + sentences(300, seed=4):
+        for token, (start, end) in zip(ours.tokenize(text), ours.encode_with_offsets(text)[1]):
+            assert 0 <= start < end <= len(text)
+            if token in SPECIAL_TOKENS and token != "[UNK]":
+                assert text[start:end] == token
+            elif token != "[UNK]":  # a piece is the normalised characters of its span (a piece may split a
+                # character that NFD decomposes, e.g. Hangul, so the span's normal form may be longer)
+                assert token.removeprefix("##") in "".join(basic_tokenize(text[start:end])), (text, token, start)
+    ids, spans = ours.encode_with_offsets("Café Ünaffäble tokenization ☃x")
+    assert ours.convert_ids_to_tokens(ids)[:4] == ["cafe", "una", "##ffa", "##ble"]
+    assert spans[:6] == [(0, 4), (5, 8), (8, 11), (11, 14), (15, 20), (20, 27)]
+    assert (ids[-1], spans[-1]) == (ours.unk_token_id, (28, 30))  # the whole word "☃x", not just "☃"
+
+
+def test_cased_offsets_equal_bert_tokenizer_fast_without_lowercasing():
+    from transformers import BertTokenizerFast
+
+    hf = BertTokenizerFast(vocab=str(minilm_file("vocab.txt")), do_lower_case=False)
+    cased = WordPieceTokenizer.from_file(minilm_file("vocab.txt"), lowercase=False)
+    texts = HARD_CASES + sentences(500, seed=5)
+    expected = hf(texts, add_special_tokens=False, return_offsets_mapping=True)
+    for text, ids, offsets in zip(texts, expected["input_ids"], expected["offset_mapping"]):
+        assert cased.encode_with_offsets(text) == (ids, [tuple(span) for span in offsets]), repr(text)
+
+
+HARD_WORDS = [["U.S.", "Café", "İstanbul", "New York", "don't", "[MASK]", "☃x", "a" * 101, "tokenization"],
+              ["", "x", "\x00", "中文", " ", "e\u0301", "$3.14", "[mask]"], ["unaffable"], []]
+
+
+def test_encode_words_equals_hf_word_ids_on_the_tagging_corpus(ours, hf_fast):
+    from course_lib.data.documents import tagging_dataset
+
+    sentences_ = list(tagging_dataset(split="validation")["tokens"]) + HARD_WORDS
+    got = [ours.encode_words(words) for words in sentences_]
+    several = 0
+    for words, (ids, word_ids) in zip(sentences_, got):
+        expected = hf_fast(words, is_split_into_words=True, add_special_tokens=False)
+        assert (ids, word_ids) == (expected["input_ids"], expected.word_ids()), words
+        several += len(word_ids) > len(set(word_ids))
+    assert len(sentences_) > 2000 and several > 100  # many sentences have multi-piece words
+    ids, word_ids = ours.encode_words(["U.S.", "", "unaffable"])
+    assert word_ids == [0, 0, 0, 0, 2, 2, 2] and ids[4:] == ours.encode("unaffable")
+
+
+def test_alignment_errors_say_what_to_pass(ours):
+    with pytest.raises(TypeError, match="list of str, one per word"):
+        ours.encode_words("the cat sat")
+    with pytest.raises(TypeError, match=r"words\[1\] must be a str; got int"):
+        ours.encode_words(["cat", 3])
+    with pytest.raises(TypeError, match=r"words\[0\] must be a str; got list"):
+        ours.encode_words([["nested"]])
+    with pytest.raises(TypeError, match="must be a str"):
+        ours.encode_with_offsets(["the cat"])

@@ -21,9 +21,11 @@ Modules
   and its hub loader.
 - ``documents`` (with its words in ``english_lexicon`` and its sentence rules and recogniser in
   ``english_grammar``): the document corpus of lessons 07-10 and its task views (SQuAD v2,
-  CoNLL-2003 and SST-2 columns) as ``datasets.DatasetDict``, and its hub loader. Import it as
+  CoNLL-2003 and SST-2 columns) as ``datasets.DatasetDict``. Import it as
   ``from course_lib.data import documents``; it is not re-exported here, so that the translation
   lessons never build ``datasets`` objects.
+- ``hub``: the public datasets behind the English corpus's ``source="hub"`` (Wikitext for the
+  documents, GLUE SST-2, SQuAD v2 and CoNLL-2003 for the task views), read into the course's columns.
 
 The names the notebooks use are re-exported here: ``data.Vocabulary``,
 ``data.translation_splits``, ...

@@ -39,19 +39,17 @@ tags as strings) and ``label`` (ClassLabel: 0 negative, 1 positive). Sizes are n
 documents; None means :data:`DEFAULT_SIZES` (3000 / 300 / 300). No validation or test
 document has the id or the text of a train document. The same seed gives the same corpus.
 
-Task views, embedded only, with the standard Hugging Face columns, so that code written
-for them also runs on the real benchmarks: :func:`qa_dataset` (SQuAD v2), :func:`tagging_dataset`
-(CoNLL-2003: ``id``, ``tokens``, ``pos_tags``, ``ner_tags`` as ClassLabel ids; our
-``pos_tags`` name Universal POS tags, not CoNLL's Penn tags) and :func:`classification_dataset`
-(SST-2: ``idx``, ``sentence`` holding a whole document, ``label``).
+Task views with the standard benchmarks' columns, so that code written for them also runs on the
+benchmarks themselves: :func:`qa_dataset` (SQuAD v2), :func:`tagging_dataset` (CoNLL-2003: ``id``,
+``tokens``, ``pos_tags``, ``ner_tags`` as ClassLabel ids; our ``pos_tags`` name Universal POS tags,
+not CoNLL's Penn tags) and :func:`classification_dataset` (SST-2: ``idx``, ``sentence`` holding a
+whole document, ``label``).
 
-``source="hub"`` reads a public corpus through ``datasets.load_dataset(path, name)``
-(Wikitext-103 by default; it needs the network the first time) into the columns ``id``,
-``text`` and ``sentences`` only: raw text has no topics, tags or labels. A Wikitext article
-(from one " = Title = " line to the next) is one document; in any other dataset with a
-``text`` column, each non-empty row is one. None sizes take every document of a split; a
-split the dataset lacks is carved out of train, after the train documents. ``datasets``
-is imported only when a function is called, never at import.
+``source="hub"`` loads public data through ``datasets.load_dataset`` (the network the first time;
+:mod:`course_lib.data.hub` names the repositories and maps their splits): a corpus (Wikitext-103 by
+default) into the columns ``id``, ``text`` and ``sentences`` only, as raw text has no topics, tags or
+labels, and SST-2, SQuAD 2.0 and CoNLL-2003 into the views' columns. None sizes take every row of a
+split. ``datasets`` is imported only when a function is called; ``source="embedded"`` never needs the network.
 
 For lesson 10's samples and rewards, from :mod:`course_lib.data.english_grammar`: :func:`is_grammatical`,
 :func:`sentence_stage`, :func:`story_order`, :func:`ends_well`, :func:`on_topic`, :func:`characters_in`.
@@ -60,16 +58,15 @@ from __future__ import annotations
 
 import functools
 import random
-import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from itertools import accumulate, islice
+from itertools import accumulate
 from typing import TYPE_CHECKING
 
 from .english_grammar import (AT_FIRST, DOT, IN_THE_END, STAGES, TOPIC_NAMES, Alt, Token, characters_in,
                               ends_well, entity, fillers, grammars, is_grammatical, on_topic, sentence_stage,
                               split_sentences, story_order, surface, tok)
 from .english_lexicon import FEMALE_NAMES, FESTIVALS, MALE_NAMES, ORGANISATIONS, PLACES, SURNAMES, TOPICS, Topic
+from .hub import CONLL2003, CONLL2003_NER_TAGS, SPLITS, SQUAD_V2, SST2, SST2_LABELS, corpus, task_view
 
 if TYPE_CHECKING:  # imported where it is used: importing it takes seconds
     from datasets import Dataset, DatasetDict
@@ -82,9 +79,8 @@ __all__ = [
 ]
 
 POS_TAGS = ("ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT", "VERB")
-NER_TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC")
-LABEL_NAMES = ("negative", "positive")
-SPLITS = ("train", "validation", "test")
+NER_TAGS = CONLL2003_NER_TAGS  # CoNLL-2003's names, in its order
+LABEL_NAMES = SST2_LABELS  # SST-2's
 DEFAULT_SIZES = {"train": 3000, "validation": 300, "test": 300}
 
 
@@ -232,8 +228,8 @@ def _sizes(n_train, n_validation, n_test) -> dict[str, int | None]:
     sizes = {"train": n_train, "validation": n_validation, "test": n_test}
     for split, value in sizes.items():
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ValueError(f"n_{split} must be a positive int (a number of documents) or None for the "
-                             f"default; got {value!r}.")
+            raise ValueError(f"n_{split} must be a positive int (a number of documents, or of rows on the hub) "
+                             f"or None; got {value!r}.")
     return sizes
 
 
@@ -251,6 +247,15 @@ def _pick(split: str | None, build, *args) -> DatasetDict | Dataset:
     return views if split is None else views[split]
 
 
+def _from(source: str, split: str | None, sizes: tuple, seed: int, embedded, hub, *hub_args) -> DatasetDict | Dataset:
+    """The splits ``embedded(sizes, seed)`` makes, or with ``source="hub"`` those of ``hub(sizes, *hub_args)``."""
+    if source == "hub":
+        return _pick(split, hub, _sizes(*sizes), *hub_args)
+    if source != "embedded":
+        raise ValueError(f"source must be 'embedded' or 'hub'; got {source!r}.")
+    return _pick(split, embedded, _embedded_sizes(*sizes), seed)
+
+
 def document_corpus(n_train: int | None = None, n_validation: int | None = None, n_test: int | None = None,
                     seed: int = 0, source: str = "embedded", split: str | None = None, *,
                     path: str = "Salesforce/wikitext", name: str | None = "wikitext-103-raw-v1",
@@ -261,13 +266,11 @@ def document_corpus(n_train: int | None = None, n_validation: int | None = None,
     (3000 / 300 / 300 documents) takes a few seconds the first time and is cached in the
     process. ``seed`` applies to the embedded corpus; ``path``, ``name`` and ``cache_dir``
     to the hub. Raises ValueError for an unknown ``source`` or ``split``, for sizes that are
-    not positive ints, and, on the hub, when a split has fewer documents than asked for.
+    not positive ints, and, on the hub, when a split has fewer documents than asked for
+    (:mod:`course_lib.data.hub` lists the others).
     """
-    if source == "hub":
-        return _pick(split, _hub_corpus, _sizes(n_train, n_validation, n_test), path, name, cache_dir)
-    if source != "embedded":
-        raise ValueError(f"source must be 'embedded' or 'hub'; got {source!r}.")
-    return _pick(split, _embedded_corpus, _embedded_sizes(n_train, n_validation, n_test), seed)
+    return _from(source, split, (n_train, n_validation, n_test), seed, _embedded_corpus, corpus, path, name,
+                 cache_dir)
 
 
 @functools.cache
@@ -290,7 +293,9 @@ def _embedded_corpus(sizes: tuple[int, int, int], seed: int):
 
 
 def qa_dataset(n_train: int | None = None, n_validation: int | None = None, n_test: int | None = None,
-               seed: int = 0, split: str | None = None) -> DatasetDict | Dataset:
+               seed: int = 0, source: str = "embedded", split: str | None = None, *,
+               path: str = "rajpurkar/squad_v2", name: str | None = "squad_v2", revision: str | None = None,
+               cache_dir: str | None = None) -> DatasetDict | Dataset:
     """Reading comprehension on the corpus's documents, in SQuAD v2 columns.
 
     Rows: ``id`` ("train-0-q0", ...), ``title`` (the document's id), ``context`` (its text),
@@ -300,8 +305,14 @@ def qa_dataset(n_train: int | None = None, n_validation: int | None = None, n_te
     where from, where to, who with, which organisation, what threatens) and up to three
     unanswerable ones: questions of other documents, same topic first, about a person or
     place this passage never mentions. Sizes, seed and errors as in :func:`document_corpus`.
+
+    ``source="hub"``: SQuAD 2.0's questions, same columns and features. Test is its validation
+    split (the official dev set); validation is carved out of its train split after the train
+    rows, past the articles they ask about, so pass ``n_train`` and ``n_validation``. Sizes
+    count questions; ``seed`` does not apply.
     """
-    return _pick(split, _qa, _embedded_sizes(n_train, n_validation, n_test), seed)
+    return _from(source, split, (n_train, n_validation, n_test), seed, _qa, functools.partial(task_view, SQUAD_V2),
+                 path, name, revision, cache_dir)
 
 
 def _unanswerable(docs: tuple[_Document, ...], i: int, count: int = 3) -> list[str]:
@@ -341,7 +352,10 @@ def _qa(sizes: tuple[int, int, int], seed: int):
 
 
 def tagging_dataset(n_train: int | None = None, n_validation: int | None = None, n_test: int | None = None,
-                    seed: int = 0, split: str | None = None) -> DatasetDict | Dataset:
+                    seed: int = 0, source: str = "embedded", split: str | None = None, *,
+                    path: str = "eriktks/conll2003", name: str | None = None,
+                    revision: str | None = "refs/convert/parquet",
+                    cache_dir: str | None = None) -> DatasetDict | Dataset:
     """Part-of-speech and entity tagging, one row per sentence, in CoNLL-2003 columns.
 
     Rows: ``id`` ("train-0-3": document train-0, sentence 3), ``tokens`` (words and
@@ -349,8 +363,14 @@ def tagging_dataset(n_train: int | None = None, n_validation: int | None = None,
     :data:`NER_TAGS`; ``features["ner_tags"].feature.names`` gives the names). The NER ids
     are CoNLL-2003's; the POS ids are not (Universal POS here, Penn tags there). Sizes count
     documents; seed and errors as in :func:`document_corpus`.
+
+    ``source="hub"``: CoNLL-2003's sentences from the Parquet conversion of ``eriktks/conll2003``
+    (:mod:`course_lib.data.hub` says why). ``ner_tags`` have the ids and names above (other names
+    are refused); ``pos_tags`` keep its ClassLabel of 47 Penn Treebank tags; ``chunk_tags`` are
+    dropped. Sizes count sentences; ``seed`` does not apply.
     """
-    return _pick(split, _tagging, _embedded_sizes(n_train, n_validation, n_test), seed)
+    return _from(source, split, (n_train, n_validation, n_test), seed, _tagging,
+                 functools.partial(task_view, CONLL2003), path, name, revision, cache_dir)
 
 
 @functools.cache
@@ -372,15 +392,22 @@ def _tagging(sizes: tuple[int, int, int], seed: int):
 
 
 def classification_dataset(n_train: int | None = None, n_validation: int | None = None, n_test: int | None = None,
-                           seed: int = 0, split: str | None = None) -> DatasetDict | Dataset:
+                           seed: int = 0, source: str = "embedded", split: str | None = None, *,
+                           path: str = "nyu-mll/glue", name: str | None = "sst2", revision: str | None = None,
+                           cache_dir: str | None = None) -> DatasetDict | Dataset:
     """Does the story end well? One row per document, in SST-2 columns.
 
     Rows: ``idx`` (int), ``sentence`` (the whole document: the label depends on its last
     outcome sentence read with its negation, so a single sentence or keyword does not
     decide it), ``label`` (ClassLabel: 0 negative, 1 positive; about half each). Sizes,
     seed and errors as in :func:`document_corpus`.
+
+    ``source="hub"``: GLUE SST-2's movie-review sentences and phrases, with its ``idx`` and
+    splits. GLUE keeps the test labels private: every test ``label`` is -1 (no label), kept for
+    the GLUE server; measure accuracy on validation. Sizes count rows; ``seed`` does not apply.
     """
-    return _pick(split, _classification, _embedded_sizes(n_train, n_validation, n_test), seed)
+    return _from(source, split, (n_train, n_validation, n_test), seed, _classification,
+                 functools.partial(task_view, SST2), path, name, revision, cache_dir)
 
 
 @functools.cache
@@ -393,57 +420,3 @@ def _classification(sizes: tuple[int, int, int], seed: int):
         split: datasets.Dataset.from_dict({"idx": list(range(len(docs))), "sentence": [d.text for d in docs],
                                            "label": [d.label for d in docs]}, features=features)
         for split, docs in _documents(sizes, seed).items()})
-
-
-_WIKITEXT_TITLE = re.compile(r"= [^=].* =")  # "= Valkyria Chronicles III =", not "= = Gameplay = ="
-
-
-def _articles(lines: Iterator[str]) -> Iterator[list[str]]:
-    """Paragraphs per document: a Wikitext article's, or each non-empty line alone when the
-    first non-empty line is not a Wikitext title."""
-    paragraphs, wikitext = [], None
-    for line in map(str.strip, lines):
-        if not line:
-            continue
-        title = _WIKITEXT_TITLE.fullmatch(line) is not None
-        wikitext = title if wikitext is None else wikitext
-        if not wikitext:
-            yield [line]
-        elif title:
-            if paragraphs:
-                yield paragraphs
-            paragraphs = []
-        elif not line.startswith("= ="):  # section headings
-            paragraphs.append(line)
-    if paragraphs:
-        yield paragraphs
-
-
-def _hub_documents(dataset, split: str) -> Iterator[dict]:
-    if "text" not in dataset.column_names:
-        raise ValueError(f"a hub corpus needs a 'text' column; this one has {dataset.column_names}.")
-    lines = (line for batch in dataset.iter(batch_size=1000) for line in batch["text"])
-    for k, paragraphs in enumerate(_articles(lines)):
-        yield {"id": f"{split}-{k}", "text": "\n".join(paragraphs),
-               "sentences": [s for p in paragraphs for s in split_sentences(p)]}
-
-
-def _hub_corpus(sizes: dict[str, int | None], path: str, name: str | None, cache_dir: str | None):
-    import datasets
-
-    hub = datasets.load_dataset(path, name, cache_dir=cache_dir)
-    if "train" not in hub:
-        raise ValueError(f"{path!r} ({name}) has no train split; it has {sorted(hub)}.")
-    streams = {split: _hub_documents(hub[split], split) for split in SPLITS if split in hub}
-    features = datasets.Features({"id": datasets.Value("string"), "text": datasets.Value("string"),
-                                  "sentences": datasets.List(datasets.Value("string"))})
-    out = {}
-    for split in SPLITS:  # a split the dataset lacks continues train's stream, after train's documents
-        if split not in hub and sizes[split] is None:
-            raise ValueError(f"{path!r} ({name}) has no {split} split; pass n_{split} to carve one out of train.")
-        docs = list(islice(streams.get(split, streams["train"]), sizes[split]))
-        if sizes[split] is not None and len(docs) < sizes[split]:
-            raise ValueError(f"{path!r} ({name}) has {len(docs)} documents left for the {split} split; "
-                             f"asked for n_{split}={sizes[split]}.")
-        out[split] = datasets.Dataset.from_list(docs, features=features)
-    return datasets.DatasetDict(out)
