@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import json
 import math
 import time
@@ -37,7 +36,8 @@ import torch
 from torch import Tensor
 
 from course_lib.arguments import check_int
-from course_lib.bert import BertConfig, BertForPreTraining, load_hf_bert, to_hf_state_dict
+from course_lib import checkpoints
+from course_lib.bert import BertConfig, BertForPreTraining
 from course_lib.data.documents import document_corpus
 from course_lib.pretraining import IGNORE_INDEX, bert_inputs, mask_tokens, nsp_loss, nsp_pairs
 from course_lib.training import History, inference, model_device, train
@@ -448,51 +448,25 @@ def make_mini_bert(recipe: Recipe = RECIPE, plot: bool = False) -> tuple[BertFor
     return model, tokenizer, figures
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+REMAKE = "restore it from git, or remake the checkpoint: python -m course_lib.mini_bert"
 
 
 def save_mini_bert(model: BertForPreTraining, tokenizer: WordPieceTokenizer, recipe: Recipe, figures: Mapping,
                    path: str | Path = ASSET_DIR) -> Path:
-    """Write the checkpoint folder ``path``; returns it. ``config.json`` (an HF BERT config),
-    ``vocab.txt``, ``model.safetensors`` (HF ``BertForPreTraining`` names, float32) and
-    ``recipe.json``: the recipe, ``figures`` and the sha256 of the other three files."""
-    from safetensors.torch import save_file
-
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    config = asdict(model.config) | {"architectures": ["BertForPreTraining"], "model_type": "bert",
-                                     "hidden_act": "gelu", "position_embedding_type": "absolute",
-                                     "attention_probs_dropout_prob": 0.0}
-    (path / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-    tokenizer.save(path / "vocab.txt")
-    save_file(to_hf_state_dict(model), str(path / "model.safetensors"), metadata={"format": "pt"})
-    record = {"recipe": asdict(recipe), "figures": dict(figures), "torch": torch.__version__,
-              "sha256": {name: _sha256(path / name) for name in ("config.json", "vocab.txt", "model.safetensors")}}
-    (path / "recipe.json").write_text(json.dumps(record, indent=2) + "\n")
-    return path
+    """Write the checkpoint folder ``path`` (``course_lib.checkpoints.save_bert``); return it.
+    ``recipe.json`` records the recipe, ``figures``, the torch version and the files' sha256."""
+    record = {"recipe": asdict(recipe), "figures": dict(figures), "torch": torch.__version__}
+    return checkpoints.save_bert(model, tokenizer, path, record)
 
 
 def load_mini_bert(path: str | Path | None = None) -> tuple[BertForPreTraining, WordPieceTokenizer]:
     """The course's pretrained mini-BERT and its tokenizer, from ``assets/mini_bert/`` (or ``path``).
 
-    The sha256 of ``config.json``, ``vocab.txt`` and ``model.safetensors`` are checked against
-    ``recipe.json`` first. Both heads (MLM, tied to the word embeddings; NSP); eval mode, on the
-    CPU. FileNotFoundError naming a missing file; ValueError for a file whose checksum differs.
+    The files' sha256 are checked against ``recipe.json`` first (``course_lib.checkpoints.load_bert``).
+    Both heads (MLM, tied to the word embeddings; NSP); eval mode, on the CPU. FileNotFoundError
+    naming a missing file; ValueError for a file whose checksum differs.
     """
-    from safetensors.torch import load_file
-
-    path = ASSET_DIR if path is None else Path(path)
-    for name in ("recipe.json", "config.json", "vocab.txt", "model.safetensors"):
-        if not (path / name).is_file():
-            raise FileNotFoundError(f"{path / name} is missing; remake the checkpoint: python -m course_lib.mini_bert")
-    for name, digest in json.loads((path / "recipe.json").read_text())["sha256"].items():
-        if _sha256(path / name) != digest:
-            raise ValueError(f"{path / name} does not have the sha256 recipe.json records ({digest}): it changed. "
-                             "Restore it, or remake the checkpoint: python -m course_lib.mini_bert")
-    model = BertForPreTraining(BertConfig.from_hf(json.loads((path / "config.json").read_text())))
-    load_hf_bert(model, load_file(str(path / "model.safetensors")))
-    return model.eval(), WordPieceTokenizer.from_file(path / "vocab.txt", lowercase=True)
+    return checkpoints.load_bert(ASSET_DIR if path is None else path, REMAKE)
 
 
 if __name__ == "__main__":

