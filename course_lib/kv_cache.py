@@ -35,6 +35,7 @@ from course_lib.transformer import Transformer, embed, padding_mask, residual_su
 __all__ = [
     "KVCache",
     "attend_incrementally",
+    "cached_self_attention",
     "Attend",
     "IncrementalDecoder",
     "cached_greedy_decode",
@@ -71,11 +72,22 @@ def attend_incrementally(attn: MultiHeadAttention, x_new: Tensor, cache: KVCache
     result equals the last row of ``attn(x, x, x, causal_mask)`` over the whole prefix ``x``.
     """
     _check_new_position(attn, x_new)
-    key = split_heads(attn.k_proj(x_new), attn.num_heads)
-    value = split_heads(attn.v_proj(x_new), attn.num_heads)
+    return cached_self_attention(attn, x_new, cache)
+
+
+def cached_self_attention(attn: MultiHeadAttention, x: Tensor, cache: KVCache, mask: Tensor | None = None) -> Tensor:
+    """Self-attention output (batch, new, d_model) for the new positions ``x``, over the cache and themselves.
+
+    The general form of :func:`attend_incrementally`, for several new positions at once (a prompt)
+    and padding (lesson 10's decoder-only model). The new positions' keys and values (batch, heads,
+    new, head_dim) are appended to ``cache`` in place; then their queries attend over every cached
+    key under ``mask``, bool (batch or 1, 1, new, past + new), True = may attend. With an empty
+    cache and a causal mask this is ``attn(x, x, x, mask)[0]``.
+    """
+    key, value = (split_heads(projection(x), attn.num_heads) for projection in (attn.k_proj, attn.v_proj))
     cache.key = key if cache.key is None else torch.cat((cache.key, key), dim=2)
     cache.value = value if cache.value is None else torch.cat((cache.value, value), dim=2)
-    return _attend_to_cache(attn, x_new, cache)
+    return _attend_to_cache(attn, x, cache, mask)
 
 
 def _check_new_position(attn: MultiHeadAttention, x_new: object) -> None:
