@@ -39,6 +39,7 @@ from course_lib.transformer import EncoderLayer
 __all__ = [
     "BertConfig",
     "BertEmbeddings",
+    "init_weights",
     "BertModelOutput",
     "BertModel",
     "MaskedLMHead",
@@ -142,8 +143,9 @@ class BertModelOutput:
     pooler_output: Tensor
 
 
-def _init_weights(module: nn.Module, std: float) -> None:
-    """BERT's initialisation: N(0, std) weights (std = 0.02), zero biases, LayerNorm (1, 0)."""
+def init_weights(module: nn.Module, std: float) -> None:
+    """BERT's initialisation of one module (GPT-2's too): N(0, std) weights (std = 0.02), zero
+    biases, LayerNorm (1, 0), the padding row of an embedding 0. Use ``model.apply``."""
     if isinstance(module, (nn.Linear, nn.Embedding)):
         nn.init.normal_(module.weight, std=std)
         if isinstance(module, nn.Linear) and module.bias is not None:
@@ -203,7 +205,7 @@ class BertModel(nn.Module):
         for layer in self.layers:
             layer.feed_forward.dropout = nn.Identity()
         self.pooler = nn.Linear(config.hidden_size, config.hidden_size)
-        self.apply(lambda module: _init_weights(module, config.initializer_range))
+        self.apply(lambda module: init_weights(module, config.initializer_range))
 
     @classmethod
     def from_minilm(cls) -> BertModel:
@@ -306,7 +308,7 @@ class BertForPreTraining(nn.Module):
         self.mlm_head = MaskedLMHead(config)
         self.nsp_head = nn.Linear(config.hidden_size, 2)
         for module in (self.mlm_head, self.nsp_head):
-            module.apply(lambda m: _init_weights(m, config.initializer_range))
+            module.apply(lambda m: init_weights(m, config.initializer_range))
         self.mlm_head.decoder.weight = self.bert.embeddings.word_embeddings.weight  # weight tying
 
     def forward(

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from course_lib.arguments import check_int
-from course_lib.bert import BertModel, _init_weights, to_hf_state_dict
+from course_lib.bert import BertModel, init_weights, to_hf_state_dict
 from course_lib.pretraining import IGNORE_INDEX, bert_inputs, mlm_loss
 from course_lib.wordpiece import WordPieceTokenizer
 
@@ -92,7 +92,7 @@ class _Classifier(nn.Module):
         self.num_labels = num_labels
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(bert.config.hidden_size, num_labels)
-        _init_weights(self.classifier, bert.config.initializer_range)
+        init_weights(self.classifier, bert.config.initializer_range)
 
 
 class BertForSequenceClassification(_Classifier):
@@ -151,7 +151,7 @@ class BertForQuestionAnswering(nn.Module):
         super().__init__()
         self.bert = _check_encoder(bert)
         self.qa_outputs = nn.Linear(bert.config.hidden_size, 2)
-        _init_weights(self.qa_outputs, bert.config.initializer_range)
+        init_weights(self.qa_outputs, bert.config.initializer_range)
 
     def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None, attention_mask: Tensor | None = None,
                 start_positions: Tensor | None = None, end_positions: Tensor | None = None) -> QuestionAnsweringOutput:

@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from course_lib.arguments import check_int, check_tokens
+from course_lib.bert import init_weights
 from course_lib.kv_cache import KVCache, cached_self_attention
 from course_lib.transformer import EncoderLayer, causal_mask, residual_sublayer
 
@@ -162,17 +163,6 @@ class Block(EncoderLayer):
 # --- the model ----------------------------------------------------------------------------------
 
 
-def _init_weights(module: nn.Module, std: float) -> None:
-    """GPT-2's initialisation: N(0, std) weights, zero biases, LayerNorm (1, 0)."""
-    if isinstance(module, (nn.Linear, nn.Embedding)):
-        nn.init.normal_(module.weight, std=std)
-        if isinstance(module, nn.Linear) and module.bias is not None:
-            nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.LayerNorm):
-        nn.init.ones_(module.weight)
-        nn.init.zeros_(module.bias)
-
-
 def check_attention_mask(name: str, mask: object, shape: tuple[int, ...], hint: str = "") -> Tensor:
     """``mask`` as a bool tensor, after checking it has ``shape`` and holds only 0 and 1 (int, float or bool).
 
@@ -230,7 +220,7 @@ class GPT(nn.Module):
         self.layers = nn.ModuleList(Block(config) for _ in range(config.n_layer))
         self.final_norm = nn.LayerNorm(config.n_embd, eps=config.layer_norm_epsilon)
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
-        self.apply(partial(_init_weights, std=config.initializer_range))
+        self.apply(partial(init_weights, std=config.initializer_range))  # as BERT's
         for layer in self.layers:  # GPT-2: residual projections scaled by 1/sqrt(number of residual sums)
             for projection in (layer.self_attn.out_proj, layer.feed_forward.linear2):
                 nn.init.normal_(projection.weight, std=config.initializer_range / math.sqrt(2 * config.n_layer))

@@ -224,10 +224,12 @@ def new_model(vocab_size: int, recipe: Recipe = RECIPE, seed: int | None = None)
     return BertForPreTraining(recipe.config(vocab_size))
 
 
-def _check_dataset(dataset: object) -> None:
+def _check_dataset(dataset: object, columns: Sequence[str] = COLUMNS[:-1]) -> None:
+    """A non-empty ``datasets.Dataset`` with ``columns``: by default BERT's four input columns, which
+    is all MLM needs (RoBERTa's FULL-SENTENCES rows have no ``next_sentence_label``)."""
     names = getattr(dataset, "column_names", None)
-    if names is None or not set(COLUMNS) <= set(names):
-        raise TypeError(f"dataset must be a datasets.Dataset with the columns {list(COLUMNS)} "
+    if names is None or not set(columns) <= set(names):
+        raise TypeError(f"dataset must be a datasets.Dataset with the columns {list(columns)} "
                         f"(pretraining_dataset()); got a {type(dataset).__name__} with {names}.")
     if len(dataset) == 0:
         raise ValueError("dataset has no rows.")
@@ -295,6 +297,9 @@ def pretraining_loss(objective: str) -> Callable[[BertForPreTraining, dict[str, 
         raise ValueError(f"objective must be 'mlm+nsp' (BERT), 'mlm' or 'nsp' (one loss alone); got {objective!r}.")
 
     def loss(model: BertForPreTraining, b: dict[str, Tensor]) -> Tensor:
+        if "nsp" in objective and "next_sentence_label" not in b:
+            raise KeyError(f"objective {objective!r} needs next_sentence_label, which this dataset has not "
+                           "(FULL-SENTENCES rows, say): use objective='mlm'.")
         if objective == "nsp":
             pooled = model.bert(b["input_ids"], b["token_type_ids"], b["attention_mask"]).pooler_output
             return nsp_loss(model.nsp_head(pooled), b["next_sentence_label"])
@@ -404,7 +409,9 @@ def mlm_accuracy(
 
 def nsp_accuracy(model: BertForPreTraining, dataset: Dataset, n: int | None = None) -> float:
     """Share of the first ``n`` pairs of ``dataset`` (all if None) where the NSP head's argmax equals
-    ``next_sentence_label``. Unmasked inputs, eval mode. A float in [0, 1]; chance is about 0.5."""
+    ``next_sentence_label``. Unmasked inputs, eval mode. A float in [0, 1]; chance is about 0.5.
+    TypeError for a dataset without the NSP label."""
+    _check_dataset(dataset, COLUMNS)
     device, correct, total = model_device(model), 0, 0
     with inference(model):
         for b in evaluation_batches(dataset, n):

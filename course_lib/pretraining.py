@@ -35,6 +35,7 @@ __all__ = [
     "truncate_pair",
     "bert_inputs",
     "mask_tokens",
+    "corrupt_chosen",
     "NSPPair",
     "nsp_pairs",
     "mlm_loss",
@@ -181,18 +182,49 @@ def mask_tokens(
     if not 0.0 < mlm_probability <= 1.0:
         raise ValueError(f"mlm_probability must be in (0, 1]; got {mlm_probability!r}.")
 
-    def full(p: float) -> Tensor:
-        return torch.full(shape, p, dtype=torch.float32, device=input_ids.device)
+    probability = torch.full(shape, mlm_probability, dtype=torch.float32, device=input_ids.device)
+    chosen = torch.bernoulli(probability.masked_fill_(excluded, 0.0), generator=generator).bool()
+    return corrupt_chosen(input_ids, chosen, vocab_size, mask_token_id, generator)
 
-    inputs, labels = input_ids.clone(), input_ids.clone()
-    chosen = torch.bernoulli(full(mlm_probability).masked_fill_(excluded, 0.0), generator=generator).bool()
-    labels[~chosen] = IGNORE_INDEX
-    to_mask = torch.bernoulli(full(0.8), generator=generator).bool() & chosen
-    inputs[to_mask] = mask_token_id
-    to_random = torch.bernoulli(full(0.5), generator=generator).bool() & chosen & ~to_mask  # half of the other 20%
+
+def corrupt_chosen(
+    input_ids: Tensor,
+    chosen: Tensor,
+    vocab_size: int,
+    mask_token_id: int,
+    generator: torch.Generator,
+    *,
+    span_ids: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
+    """BERT's 80/10/10 on the ``chosen`` positions; returns ``(masked input_ids, labels)``, (batch, seq) long.
+
+    ``chosen`` (batch, seq) bool. Of the chosen, 80% become ``mask_token_id``, 10% a token drawn
+    uniformly from [0, vocab_size), 10% stay; ``labels`` holds the original id at chosen positions
+    and -100 elsewhere. Draws, from ``generator``: ``torch.bernoulli`` of 0.8 ([MASK]), of 0.5 (random
+    among the rest), then ``torch.randint(vocab_size)`` over (batch, seq) for the random tokens.
+    Without ``span_ids`` the two Bernoulli draws are per position, over (batch, seq) (steps 2-4 of
+    :func:`mask_tokens`, HF's order). With ``span_ids`` (batch, seq) long, the index of the span each
+    chosen position belongs to (0 .. k-1) and -1 elsewhere, they are drawn once per span, over (k,),
+    so a whole span is [MASK]ed, randomised or kept together (SpanBERT, Joshi et al. 2020, section
+    3.1). Arguments are checked by the callers; ``input_ids`` is not modified.
+    """
+    shape = tuple(input_ids.shape)
+    if span_ids is None:
+        draws, spread = shape, (lambda per_draw: per_draw)
+    else:
+        no_span = torch.zeros(1, dtype=torch.bool, device=input_ids.device)  # what span id -1 reads
+        draws, spread = (int(span_ids.max()) + 1,), (lambda per_span: torch.cat([per_span, no_span])[span_ids])
+
+    def bernoulli(p: float) -> Tensor:
+        return spread(torch.bernoulli(torch.full(draws, p, device=input_ids.device), generator=generator).bool())
+
+    inputs = input_ids.clone()
+    to_mask = bernoulli(0.8) & chosen
+    to_random = bernoulli(0.5) & chosen & ~to_mask  # half of the other 20%
     random_ids = torch.randint(vocab_size, shape, dtype=inputs.dtype, device=inputs.device, generator=generator)
+    inputs[to_mask] = mask_token_id
     inputs[to_random] = random_ids[to_random]
-    return inputs, labels
+    return inputs, input_ids.masked_fill(~chosen, IGNORE_INDEX)
 
 
 # --- next sentence prediction -------------------------------------------------------------------

@@ -432,6 +432,12 @@ def test_clear_errors(tokenizer, train_pairs, held_out, items):
         mb.pretrain(model, train_pairs, 1, batch_size=0, plot=False)
     with pytest.raises(TypeError, match="columns"):
         mb.pretrain(model, [{"input_ids": [2, 3]}], 1, plot=False)
+    no_nsp = train_pairs.remove_columns("next_sentence_label")  # FULL-SENTENCES rows: MLM only
+    mb.pretrain(model, no_nsp, 1, objective="mlm", plot=False)
+    with pytest.raises(KeyError, match="objective='mlm'"):
+        mb.pretrain(model, no_nsp, 1, plot=False)
+    with pytest.raises(TypeError, match="next_sentence_label"):
+        mb.nsp_accuracy(model, no_nsp)
     with pytest.raises(ValueError, match="negatives"):
         mb.pretraining_dataset(tokenizer, negatives="random")
     with pytest.raises(ValueError, match="split"):
