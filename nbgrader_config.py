@@ -40,9 +40,12 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # Hardening (course_lib/grading/preprocessors.py): submissions are rebuilt on the released notebook with
 # the student's work (found by grade id, cell id, then content; every cell kept), tampering code is
-# refused with a reason, the kernel runs sealed in bubblewrap (course_lib/grading/sandbox.py; grading
-# refuses to run student code where it cannot start, unless --ResilientExecute.sandbox=False), a dying
-# kernel costs only the cell that killed it, and feedback never shows hidden test code.
+# refused with a reason, the kernel runs sealed in bubblewrap with a limit on its processes
+# (course_lib/grading/sandbox.py; grading refuses to run student code where it cannot start, unless
+# --ResilientExecute.sandbox=False), a dying kernel costs only the cell that killed it, and feedback never
+# shows hidden test code. Student code runs only on the checked copy of a submission that
+# `python -m course_lib.grading.autograde grade LESSON` stages in grading/staged: plain
+# `nbgrader autograde`, which would read grading/submitted as it is, refuses and names that command.
 from nbgrader.converters import Autograde, GenerateFeedback  # noqa: E402
 from nbgrader.preprocessors import ClearOutput, Execute  # noqa: E402
 

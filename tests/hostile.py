@@ -2,10 +2,11 @@
 
 Each entry says how to build the submission and what grading must end with: the test
 cells that lose their points, the status, and words the recorded reason must contain.
-Entries marked ``intrudes`` add a cell of the student's own that tries to reach past the
-kernel's sandbox (read the hidden tests or solutions, write the gradebook or another student's
-files, directly or from a subprocess, open a connection): it prints ``BLOCKED`` for each attempt
-that failed and ``STOLEN`` for each that worked, and must change nothing outside the sandbox.
+Entries marked ``intrudes`` run code of the student's that tries to reach past the kernel's
+sandbox (read the hidden tests or solutions, write the gradebook or another student's files,
+directly or from a subprocess, open a connection, start processes without end): it prints
+``BLOCKED`` for each attempt that failed and ``STOLEN`` for each that worked, and must change
+nothing outside the sandbox.
 Entries for editor accidents (split, retyped and pasted-image cells, an HTML export, a bad
 timestamp.txt) must be graded on the student's work with the fallback named in the reason.
 
@@ -66,6 +67,15 @@ def reference_answer(lesson: str) -> str:
     module, _, function = reference.rpartition(".")
     return f"import {module}\n\ndef {name}(*args, **kwargs):\n    return {module}.{function}(*args, **kwargs)\n"
 
+
+# Processes started without end, as a fork bomb does (from a shell, whose forks are quick: forking the
+# kernel itself takes seconds on a loaded machine), bounded so that it cannot hurt the machine if the
+# sandbox's process limit fails: at most 1500 processes, each gone after 15 s. It prints BLOCKED when
+# the limit stopped it (the shell's "Cannot fork").
+FORK_BOMB = """import subprocess
+shell = subprocess.run(["sh", "-c", "n=0; while [ $n -lt 1500 ]; do sleep 15 & n=$((n + 1)); done"],
+                       capture_output=True, text=True)
+print("BLOCKED fork bomb" if "fork" in shell.stderr.lower() else "STOLEN fork bomb: all 1500 processes started")"""
 
 ALWAYS_EQUAL = "class AlwaysEqual:\n    def __eq__(self, other):\n        return True\nreturn AlwaysEqual()"
 
@@ -269,6 +279,36 @@ def _network(lesson: str, course: Path, folder: Path) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# Tampering with the grader by routes a screen of names alone would miss: each cell, run, would make the
+# hidden tests' ``grading.strict`` do nothing, so an answer that calls the course's reference would pass.
+# ---------------------------------------------------------------------------------------------
+
+_NEUTERED = "lambda *args, **kwargs: contextlib.nullcontext()"
+TAMPER_MODULE = f"import contextlib\nimport course_lib.grading as g\nvars(g)['strict'] = {_NEUTERED}\n"
+TAMPERING = {
+    "a module resolved from a name built of strings": (
+        f'import contextlib, pkgutil\n_grading = pkgutil.resolve_name("course_lib." + "grading")\n_grading.strict = {_NEUTERED}'),
+    "attributes fetched by names built of strings": (
+        'import contextlib, pkgutil, sys\npkgutil.resolve_name("course_lib.grading")\n'
+        f'getattr(getattr(sys, "mod" + "ules")["course_lib.grading"], "__di" + "ct__")["strict"] = {_NEUTERED}'),
+    "an alias kept in a container": f"import contextlib\nfrom course_lib import grading as _g\n_alias = [_g]\n_alias[0].strict = {_NEUTERED}",
+    "a module written while grading, then imported": f"import pathlib\npathlib.Path('tamper.py').write_text({TAMPER_MODULE!r})\nimport tamper",
+    "a module submitted next to the notebook": "import helper",
+}
+
+
+def _tampers(lesson: str, folder: Path) -> None:
+    """The first answer calls the course's reference, and cells of the student's own after it try
+    each route in ``TAMPERING``; ``helper.py`` in the submission holds ``TAMPER_MODULE``."""
+    gid = first_exercise(lesson)[0]
+    nb = autograde.with_answer(autograde.solved(lesson), gid, reference_answer(lesson))
+    index = nb.cells.index(autograde.cells_by_id(nb)[gid]) + 1
+    nb.cells[index:index] = [nbformat.v4.new_code_cell(source) for source in TAMPERING.values()]
+    nbformat.write(nb, folder / f"{lesson}.ipynb")
+    (folder / "helper.py").write_text(TAMPER_MODULE)
+
+
+# ---------------------------------------------------------------------------------------------
 # Editor accidents: what JupyterLab and students do to a notebook without meaning any harm.
 # ---------------------------------------------------------------------------------------------
 
@@ -325,6 +365,7 @@ CORPUS = [
     Hostile("infinite_loop", _writes(wrapped("while True:\n    pass")), loses="first", reason="time limit"),
     Hostile("kernel_crash", _writes(wrapped("import os\nos._exit(1)")), loses="first", reason="kernel died"),
     Hostile("memory_exhaustion", _writes(wrapped("hog = [torch.ones(2**27) for _ in range(1000)]\nreturn hog")), loses="first"),
+    Hostile("fork_bomb", _writes(wrapped(FORK_BOMB)), loses="first", intrudes=True),
     Hostile("long_sleep", _writes(wrapped("import time\ntime.sleep(10**6)")), loses="first", reason="time limit"),
     Hostile("stderr_from_correct_code", _writes(edited(_stderr_everywhere))),
     Hostile("always_equal_object", _writes(wrapped(ALWAYS_EQUAL)), loses="first"),
@@ -341,6 +382,7 @@ CORPUS = [
     Hostile("zero_byte_file", _raw(""), loses="all", status="refused", reason="malformed"),
     Hostile("other_assignment", _other_assignment, loses="all", status="refused", reason="answer cells"),
     Hostile("empty_submission", _empty_folder, loses="all", status="refused", reason="no notebook"),
+    Hostile("tampers_with_the_grader", _tampers, loses="first", reason="helper.py was left out of grading"),
     Hostile("fresh_copy_of_reference", _writes(lambda lesson: autograde.with_answer(
         autograde.solved(lesson), first_exercise(lesson)[0], fresh_copy_answer(lesson))), loses="first"),
     Hostile("reads_secrets", _intrusion(_reads), reason="symbolic links are not graded", intrudes=True),

@@ -178,3 +178,46 @@ def test_an_own_implementation_with_the_reference_formula_is_not_a_copy():
 
     with grading.strict(forbid=["course_lib.cnn.receptive_field"]):
         assert receptive_field(3, 2) == 5
+
+
+def test_plain_nbgrader_autograde_refuses_and_points_to_the_course_command(tmp_path):
+    """Plain ``nbgrader autograde`` would grade grading/submitted as it is (no checked copy): it must
+    refuse before any student code runs, say what to run instead, and leave the submission as it was."""
+    from course_lib.grading import autograde, course
+
+    lesson = "01_rnn_limits"
+    course_dir = course.scratch_course([lesson], tmp_path)
+    course.generate([lesson], course_dir)
+    submitted = autograde.submit(course_dir, "student", lesson, autograde.solved(lesson))
+    before = submitted.read_bytes()
+    result = course.nbgrader(["autograde", lesson, "--force"], cwd=course_dir, check=False)
+    log = result.stdout + result.stderr
+    assert result.returncode != 0, log
+    assert "NotStaged" in log and f"python -m course_lib.grading.autograde grade {lesson}" in log, log
+    assert submitted.read_bytes() == before and sorted(p.name for p in submitted.parent.iterdir()) == [submitted.name]
+    assert not (course_dir / "grading" / "autograded" / "student" / lesson / f"{lesson}.ipynb").exists()
+
+
+def test_every_route_to_tamper_with_the_grader_is_refused_by_the_screen():
+    """The hostile corpus's tampering cells, and the module it submits, are never run."""
+    from hostile import TAMPER_MODULE, TAMPERING
+
+    from course_lib.grading.preprocessors import screen
+
+    for route, source in TAMPERING.items():
+        assert screen(source), f"{route} passed the screen"
+    assert screen(TAMPER_MODULE), "a submitted module that tampers with the grader passed the screen"
+
+
+@pytest.mark.parametrize("route", ["a module resolved from a name built of strings", "an alias kept in a container"])
+def test_the_grading_module_cannot_be_changed_even_by_unscreened_code(route):
+    """Were the screen to miss a route that rebinds the module's names, ``strict`` would still hold."""
+    from hostile import TAMPERING
+
+    with pytest.raises(AttributeError, match="course_lib.grading.strict cannot be changed"):
+        exec(TAMPERING[route], {})
+    with pytest.raises(ShortcutUsed):
+        with grading.strict(forbid=["course_lib.cnn.receptive_field"]):
+            cnn.receptive_field(3, 2)
+    with pytest.raises(AttributeError, match="cannot be deleted"):
+        del grading.strict

@@ -36,16 +36,31 @@ def digests(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_symlink() or p.is_file()}
 
 
+def selected_entries(session: pytest.Session) -> list:
+    """The corpus entries the selected tests need: every entry when a test of the whole class is
+    selected, else the selected entries and the honest student (the intruders aim at its files)."""
+    def entry_of(item: pytest.Item):
+        callspec = getattr(item, "callspec", None)
+        return callspec.params.get("entry") if callspec else None
+
+    needed = [entry_of(item) for item in session.items if item.module.__name__ == __name__]
+    if None in needed:
+        return CORPUS
+    names = {"honest"} | {entry.name for entry in needed}
+    return [entry for entry in CORPUS if entry.name in names]
+
+
 @pytest.fixture(scope="module")
-def graded_class(tmp_path_factory):
+def graded_class(tmp_path_factory, request):
     cache: dict = {}
+    corpus = selected_entries(request.session)
 
     def grade(lesson: str):
         if lesson not in cache:
             course_dir = course.scratch_course([lesson], tmp_path_factory.mktemp(f"class-{lesson}"))
             course.generate([lesson], course_dir)
             submitted = {}
-            for entry in CORPUS:
+            for entry in corpus:
                 folder = course_dir / "grading" / "submitted" / entry.name / lesson
                 folder.mkdir(parents=True)
                 entry.build(lesson, folder)

@@ -7,6 +7,7 @@ of the grader's files, environment, processes or network, and it must still be i
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
@@ -15,11 +16,13 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
 
 from course_lib.grading import autograde, course, sandbox
 from course_lib.grading.sandbox import HOME, SandboxedKernelManager, SandboxError
@@ -106,11 +109,88 @@ def test_kernel_is_interrupted_and_lives_on():
     assert printed(cells[1]) == "still here\n"
 
 
-def test_sandbox_files_are_removed_with_the_kernel(tmp_path, monkeypatch):
+def left_behind(grader: int) -> list[str]:
+    """What the kernels of the grader with process id ``grader`` left on its side: anything in the
+    temporary directory (their socket directories), and their pids cgroups (a kernel started by root)."""
+    names = [p.name for p in Path(tempfile.gettempdir()).iterdir()]
+    cgroups = sandbox.pids_cgroups()
+    if cgroups:  # cgroups are shared by the whole machine: only this grader's
+        names += [p.name for p in cgroups.glob(f"{sandbox.RUNTIME_PREFIX}{grader}-*")]
+    return sorted(names)
+
+
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch):
+    """A temporary directory of the test's own, where the kernels' socket directories go."""
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setattr(tempfile, "tempdir", None)  # tempfile reads TMPDIR again
-    run_sealed(["open('left-behind', 'w').write('x')"])
-    assert list(tmp_path.iterdir()) == []
+    return tmp_path
+
+
+@pytest.mark.parametrize("cell", ["open('left-behind', 'w').write('x')", "import os\nos.kill(os.getpid(), 9)"],
+                         ids=["shut_down", "killed_mid_cell"])
+def test_sandbox_files_are_removed_with_the_kernel(cell, private_tmp):
+    before = left_behind(os.getpid())
+    with contextlib.suppress(DeadKernelError):  # the kernel that killed itself
+        run_sealed([cell])
+    assert left_behind(os.getpid()) == before == []
+
+
+GRADER = """
+import sys, nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+from course_lib.grading.sandbox import SandboxedKernelManager
+nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time\\ntime.sleep(300)")])
+NotebookClient(nb, kernel_manager_class=SandboxedKernelManager, kernel_name="python3", timeout=600).execute()
+"""
+
+
+def test_what_a_killed_grader_left_is_swept(private_tmp):
+    """A grader killed mid-cell (SIGKILL, as a time limit does) cannot clean up; the next kernel's start does."""
+    grader = subprocess.Popen([sys.executable, "-c", GRADER], env={**os.environ, "TMPDIR": str(private_tmp)})
+    try:
+        for _ in range(1200):
+            if any(private_tmp.glob(f"{sandbox.RUNTIME_PREFIX}{grader.pid}-*/ipc-*")):  # the kernel is up
+                break
+            assert grader.poll() is None, "the grader ended before its kernel started"
+            time.sleep(0.1)
+    finally:
+        grader.kill()
+        grader.wait()
+    time.sleep(1)  # bubblewrap and the kernel die with the grader
+    assert left_behind(grader.pid), "the killed grader should have left its kernel's files"
+    sandbox.sweep()
+    assert left_behind(grader.pid) == []
+
+
+FORK_BOMB = """import os, time
+pids = []
+try:
+    for _ in range({tries}):
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(15)
+            os._exit(0)
+        pids.append(pid)
+except OSError:
+    print("stopped after", len(pids))
+for pid in pids:
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+print(len(pids))
+"""
+
+
+def test_a_kernel_cannot_start_processes_without_end(private_tmp):
+    """At most PROCESS_LIMIT tasks; the kernel lives on, and torch still runs on several threads."""
+    tries = 3 * sandbox.PROCESS_LIMIT  # bounded, in case the limit fails
+    threads = ("import torch\ntorch.set_num_threads(4)\na = torch.ones(1024, 1024, dtype=torch.float64)\n"
+               "print(torch.get_num_threads(), int(a.mm(a).sum()))")
+    cells = run_sealed([FORK_BOMB.format(tries=tries), threads])
+    lines = printed(cells[0]).splitlines()
+    assert lines[0].startswith("stopped after") and int(lines[-1]) < sandbox.PROCESS_LIMIT, printed(cells[0])
+    assert printed(cells[1]) == f"4 {1024 ** 3}\n", cells[1].outputs
 
 
 @pytest.mark.parametrize("bwrap, says", [
@@ -142,7 +222,7 @@ def test_grading_refuses_to_run_student_code_unsealed(bwrap, says, tmp_path, mon
 # A class graded by an ordinary account.
 # ---------------------------------------------------------------------------------------------
 
-ORDINARY_CLASS = ["html_export_in_submission", "escapes_through_subprocess", "kernel_crash", "infinite_loop"]
+ORDINARY_CLASS = ["html_export_in_submission", "escapes_through_subprocess", "kernel_crash", "infinite_loop", "fork_bomb"]
 
 
 def as_ordinary_account(command: list[str], home: Path) -> list[str]:
@@ -212,6 +292,10 @@ def test_ordinary_account_grades_each_submission(name, ordinary_class):
             if points is not None and points < float(cells[gid].metadata["nbgrader"]["points"])}
     assert lost == ({f"test_{first_exercise(lesson)[0]}"} if entry.loses == "first" else set()), f"{name} lost {sorted(lost)}"
     assert (course_dir / "grading" / "feedback" / name / lesson / f"{lesson}.html").exists(), feedback.stdout + feedback.stderr
+    if entry.intrudes:  # as an ordinary account the process limit is RLIMIT_NPROC, not root's pids cgroup
+        graded = nbformat.read(course_dir / "grading" / "autograded" / name / lesson / f"{lesson}.ipynb", as_version=4)
+        shown = "".join(o.get("text", "") for c in graded.cells if c.cell_type == "code" for o in c.outputs)
+        assert "BLOCKED" in shown and "STOLEN" not in shown, f"{name}: {shown[:500]!r}"
 
 
 def test_ordinary_account_leaves_nothing_outside_the_sandbox(ordinary_class):

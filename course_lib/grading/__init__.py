@@ -12,6 +12,10 @@ stderr so that benign output never costs points::
 
     with grading.strict(forbid=["torch.nn.RNN", "course_lib.rnn.rnn_forward"]):
         outputs, h_n = rnn_forward(x, W_ih, W_hh, b_ih, b_hh)
+
+The module is read-only once loaded (``_ReadOnly``): student code that reaches it by a computed
+route the grader's screen of answer cells cannot see (an alias, ``pkgutil.resolve_name``, a name
+built from strings) cannot rebind ``strict`` or anything else the hidden tests use.
 """
 from __future__ import annotations
 
@@ -219,3 +223,18 @@ def strict(forbid: Sequence[str] = (), provide: dict[str, Any] | None = None, se
     with torch.random.fork_rng(), quiet(), provided(provide or {}), forbidden(forbid):
         torch.manual_seed(seed)
         yield
+
+
+class _ReadOnly(types.ModuleType):
+    """A module whose names cannot be rebound or deleted; the import system may still record its submodules."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and value.__name__ == f"{self.__name__}.{name}":
+            return super().__setattr__(name, value)
+        raise AttributeError(f"{self.__name__}.{name} cannot be changed: the hidden tests that grade your work rely on it")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{self.__name__}.{name} cannot be deleted: the hidden tests that grade your work rely on it")
+
+
+sys.modules[__name__].__class__ = _ReadOnly

@@ -28,9 +28,10 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from course_lib.grading.course import ROOT, lessons, nbgrader, release_path, solution_path
+from course_lib.grading.course import ROOT, lessons, release_path, solution_path
 from course_lib.grading.sandbox import SandboxError
 from course_lib.grading.sandbox import require as require_sandbox
+from course_lib.grading.sandbox import sweep
 
 _MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$\n?", re.M)
 
@@ -68,11 +69,10 @@ def submit(course_dir: Path, student: str, lesson: str, nb: NotebookNode) -> Pat
     return path
 
 
-def autograde(course_dir: Path, lesson: str, student: str | None = None) -> str:
-    """Autograde every submission of ``lesson`` (or one student's); returns nbgrader's log."""
-    args = ["autograde", lesson, "--force"] + ([f"--student={student}"] if student else [])
-    result = nbgrader(args, cwd=course_dir)
-    return result.stdout + result.stderr
+def autograde(course_dir: Path, lesson: str) -> list[Outcome]:
+    """Autograde every submission of ``lesson`` one at a time, as the course does (``grade_class``:
+    plain ``nbgrader autograde`` refuses to run student code)."""
+    return grade_class(course_dir, lesson, workers=1)
 
 
 def scores(course_dir: Path, lesson: str) -> dict[str, dict[str, float | None]]:
@@ -221,6 +221,7 @@ def grade_one(course_dir: Path, lesson: str, student: str, timeout: float, memor
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
+            sweep()  # the killed nbgrader could not remove its kernel's socket directory and cgroup
             outcome.status, outcome.reasons = "failed", outcome.reasons + [f"grading took longer than {timeout:.0f} s"]
             break
         if proc.returncode == 0 and "There was an error" not in log:

@@ -8,8 +8,12 @@ nbgrader runs the tests inside the student's own kernel, so before anything runs
   id, then content), never lost to an editor's restructuring: split and copied cells, retyped
   answers and pasted images are kept, each fallback logged as a ``grading note``. Any of the
   student's code that reaches into the grader (patching torch or course_lib, IPython input
-  transformers, builtins, frames, ``exec``) is replaced by an error that says so.
-- ``ResilientExecute`` runs the kernel sealed in bubblewrap (``course_lib.grading.sandbox``: it
+  transformers, builtins, frames, ``exec``, names built from strings, modules written while
+  grading) is replaced by an error that says so; a Python file submitted with it that does so is
+  left out of grading.
+- ``ResilientExecute`` runs only the checked copy of a submission that the course's command
+  stages (plain ``nbgrader autograde`` on grading/submitted is refused with a message that says
+  so), runs the kernel sealed in bubblewrap (``course_lib.grading.sandbox``: it
   sees neither the notebook with the hidden tests nor any course file) and survives a kernel
   that dies (``os._exit``, a segfault, the memory limit): it marks the cell that killed it and
   reruns the notebook without it, so only that cell's points are lost and nothing else of the
@@ -23,11 +27,14 @@ from __future__ import annotations
 
 import ast
 import copy
+import importlib.util
 import os
 import re
 import symtable
+import sys
 import uuid
 from pathlib import Path
+from typing import Collection
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
@@ -38,16 +45,26 @@ from traitlets import Bool, Integer
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
+from course_lib.grading.autograde import STAGED
 from course_lib.grading.sandbox import SandboxedKernelManager, supporting_files
 
 REFUSED = "SubmissionRefused"
+UNSTAGED = (
+    "This course does not grade with plain `nbgrader autograde`, which reads grading/submitted as it is: "
+    "there a renamed notebook is not graded, an unparseable timestamp.txt fails the submission with a "
+    "misleading error, and nbgrader copies whatever a symbolic link points to. Grade with "
+    "`python -m course_lib.grading.autograde grade {assignment}` (or `make grade LESSON={assignment}`): it "
+    "grades a checked copy of each submission in {staged}, its kernel sealed, and fills the same gradebook.")
 CRASHED = "KernelDied"
 NOTE = "grading note"  # log lines with a fallback the grader took, read back by autograde
 
 # Modules whose import from an answer gives access to the grader's machinery.
 _MODULES = {"IPython", "ipykernel", "builtins", "ctypes", "gc", "importlib", "inspect", "traitlets",
             "jupyter_client", "zmq", "nbgrader", "nbclient", "course_lib.grading", "course_lib.checks",
-            "course_lib.quiz", "course_lib.notebook", "unittest.mock", "types"}
+            "course_lib.quiz", "course_lib.notebook", "unittest.mock", "types",
+            # names built from strings (pkgutil.resolve_name, operator.attrgetter) and code run from strings
+            "pkgutil", "operator", "pickle", "_pickle", "marshal", "copyreg", "code", "codeop", "timeit",
+            "pdb", "bdb", "cProfile", "profile", "trace", "doctest"}
 # Callables that reach around the code a student writes.
 _CALLS = {"exec", "eval", "compile", "globals", "setattr", "delattr", "__import__", "get_ipython",
           "breakpoint", "vars"}
@@ -55,8 +72,14 @@ _CALLS = {"exec", "eval", "compile", "globals", "setattr", "delattr", "__import_
 _ATTRS = {"modules", "settrace", "setprofile", "_getframe", "meta_path", "path_hooks", "excepthook",
           "displayhook", "f_globals", "f_locals", "f_back", "gi_frame", "input_transformers_cleanup",
           "input_transformers_post", "ast_transformers", "user_ns", "events", "set_custom_exc",
-          "register_magic_function", "environ", "putenv"}
+          "register_magic_function", "environ", "putenv", "run_path"}
 _DUNDER_OK = {"__init__", "__call__", "__name__", "__doc__", "__len__", "__getitem__", "__repr__", "__str__", "__iter__"}
+_BY_NAME = {"getattr", "hasattr"}  # attribute access by a name given as a value
+
+
+def _reaches_in(attribute: str) -> bool:
+    """Whether an attribute of this name touches the interpreter, the kernel or an object's internals."""
+    return attribute in _ATTRS or (attribute.startswith("__") and attribute.endswith("__") and attribute not in _DUNDER_OK)
 
 
 def _local_names(scope: ast.AST) -> set[str]:
@@ -106,14 +129,28 @@ def _check_assignments(scope: ast.AST, own: set[str], reasons: list[str]) -> Non
             targets = [node.target]
         for target in targets:
             base = _base_name(target)
-            if isinstance(target, (ast.Attribute, ast.Subscript)) and base and base not in own and base != "self":
+            if isinstance(target, (ast.Attribute, ast.Subscript)) and (base is None or base not in own and base != "self"):
+                # base None: an object reached through a call or a container, `[torch][0].allclose`
                 reasons.append(f"changes `{ast.unparse(target)}`, which it does not own")
         if isinstance(node, _SCOPES):
             _check_assignments(node, own, reasons)
 
 
-def screen(source: str) -> list[str]:
-    """Reasons why a student's code cell must not run under the grader (empty if none)."""
+def _importable(top: str, own_modules: Collection[str]) -> bool:
+    """Whether a top-level module is installed or one of the student's submitted files."""
+    return top in own_modules or top in sys.builtin_module_names or importlib.util.find_spec(top) is not None
+
+
+def _unknown(top: str) -> str:
+    return f"imports `{top}`, which is neither installed nor one of the files submitted"
+
+
+def screen(source: str, own_modules: Collection[str] = ()) -> list[str]:
+    """Reasons why a student's code must not run under the grader (empty if none).
+
+    ``own_modules`` are the modules the student submitted as files (screened themselves); any other
+    import must be of an installed module, so that code written to a file while grading never runs.
+    """
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -121,17 +158,32 @@ def screen(source: str) -> list[str]:
     reasons: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [
+                node.module or "", *(f"{node.module}.{a.name}" for a in node.names if node.module)]  # from course_lib import grading
             for module in modules:
                 if module in _MODULES or module.split(".")[0] in _MODULES - {"course_lib"}:
                     reasons.append(f"imports `{module}`, which reaches into the grader")
+            tops = {a.name.split(".")[0] for a in node.names} if isinstance(node, ast.Import) else (
+                {(node.module or "").split(".")[0]} if node.level == 0 else set())  # a relative import fails on its own
+            reasons += [_unknown(top) for top in sorted(tops) if not _importable(top, own_modules)]
+        elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) == "run_module":
+            name = node.args[0] if node.args else None  # runpy runs a module by a name given as a value
+            if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
+                reasons.append("uses `run_module` with a module name it computes")
+            elif not _importable(name.value.split(".")[0], own_modules):
+                reasons.append(_unknown(name.value.split(".")[0]))
         elif isinstance(node, ast.Name) and node.id in _CALLS:
             reasons.append(f"uses `{node.id}`")
         elif isinstance(node, ast.Name) and node.id == "__builtins__":
             reasons.append("uses `__builtins__`")
-        elif isinstance(node, ast.Attribute) and (node.attr in _ATTRS or (
-                node.attr.startswith("__") and node.attr.endswith("__") and node.attr not in _DUNDER_OK)):
+        elif isinstance(node, ast.Attribute) and _reaches_in(node.attr):
             reasons.append(f"uses the attribute `{node.attr}`")
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _BY_NAME and len(node.args) > 1:
+            name = node.args[1]
+            if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
+                reasons.append(f"uses `{node.func.id}` with an attribute name it computes")
+            elif _reaches_in(name.value):
+                reasons.append(f"uses the attribute `{name.value}`")
         elif isinstance(node, ast.Global):
             reasons.append(f"declares `global {', '.join(node.names)}`")
     _check_assignments(tree, set(), reasons)
@@ -143,6 +195,30 @@ def refusal_source(cell_id: str, reasons: list[str]) -> str:
     message = (f"The grader did not run cell {cell_id!r}: it {'; it '.join(reasons)}. "
                "Answers may only define their own functions and values.")
     return f"raise RuntimeError({message!r})  # {REFUSED}"
+
+
+def student_files(config, info: dict) -> tuple[list[Path], list[str]]:
+    """The files the kernel of a submission may see (``sandbox.supporting_files``: the release's and the
+    student's, never a notebook), less any Python file of the student's that the screen refuses (it
+    could otherwise be imported and run unscreened); and why any file was left out."""
+    coursedir = CourseDirectory(config=config)
+    submitted = Path(coursedir.format_path(coursedir.submitted_directory, info["student"], info["assignment"]))
+    files, left_out = supporting_files(
+        Path(coursedir.format_path(coursedir.release_directory, ".", info["assignment"])), submitted)
+    names, kept = _module_names(files), []
+    for path in files:
+        sources = [] if path.parent != submitted else [path] if path.suffix == ".py" else sorted(path.rglob("*.py"))
+        reasons = sorted({r for source in sources for r in screen(source.read_text(errors="replace"), names)})
+        if reasons:
+            left_out.append(f"{path.name} was left out of grading: it {'; it '.join(reasons)}")
+        else:
+            kept.append(path)
+    return kept, left_out
+
+
+def _module_names(files: list[Path]) -> set[str]:
+    """The names under which the kernel can import these files (its working directory is on its path)."""
+    return {path.name if path.is_dir() else path.name.split(".")[0] for path in files}
 
 
 def _release_notebook(config, assignment: str, notebook: str) -> NotebookNode:
@@ -210,9 +286,10 @@ class RebuildFromRelease(NbGraderPreprocessor):
                     cell.attachments = copy.deepcopy(answers[gid].attachments)
             cells.append(cell)
             cells.extend(extras.get(gid, []))
+        own_modules = _module_names(student_files(self.config, info)[0]) if "student" in info else set()
         for cell in cells:
             if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("locked"):
-                reasons = screen(cell.source)
+                reasons = screen(cell.source, own_modules)
                 if reasons:
                     self.log.warning("refused cell %s: %s", _grade_id(cell), "; ".join(reasons))
                     cell.source = refusal_source(_grade_id(cell) or "added by the student", reasons)
@@ -292,9 +369,14 @@ def experiment_cells(nb: NotebookNode) -> set[int]:
     return skipped
 
 
+class NotStaged(RuntimeError):
+    """Student code was to run on grading/submitted itself, not on the checked copy the course grades."""
+
+
 class ResilientExecute(Execute):
-    """nbgrader's Execute, but the kernel runs sealed (``sandbox``) and a dead or unresponsive
-    kernel costs only the cell that caused it."""
+    """nbgrader's Execute, but only on the checked copy of a submission the course's command stages,
+    the kernel runs sealed (``sandbox``) and a dead or unresponsive kernel costs only the cell that
+    caused it."""
 
     max_crashes = Integer(20, help="Cells that may kill or hang the kernel before grading gives up").tag(config=True)
     skip_experiments = Bool(False, help="Leave out the cells no graded cell needs (same scores, less time)").tag(config=True)
@@ -306,10 +388,7 @@ class ResilientExecute(Execute):
         self.kernel_manager_class = SandboxedKernelManager if self.sandbox else AsyncKernelManager
         km = super().create_kernel_manager()
         if self.sandbox:  # not the folder nbgrader grades in: it holds the notebook with the hidden tests
-            coursedir, info = CourseDirectory(config=self.config), self.resources["nbgrader"]
-            files, left_out = supporting_files(
-                Path(coursedir.format_path(coursedir.release_directory, ".", info["assignment"])),
-                Path(coursedir.format_path(coursedir.submitted_directory, info["student"], info["assignment"])))
+            files, left_out = student_files(self.config, self.resources["nbgrader"])
             km.files = tuple(files)
             for note in left_out:
                 self.log.warning("%s: %s", NOTE, note)
@@ -319,6 +398,8 @@ class ResilientExecute(Execute):
         self._running = kwargs["cell_index"]
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
+        if Path(CourseDirectory(config=self.config).submitted_directory) != STAGED:
+            raise NotStaged(UNSTAGED.format(assignment=resources["nbgrader"]["assignment"], staged=STAGED))
         if self.skip_experiments:
             nb = copy.deepcopy(nb)
             for index in experiment_cells(nb):
