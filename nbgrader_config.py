@@ -24,6 +24,13 @@ from nbgrader.coursedir import CourseDirectory  # noqa: E402
 
 c.CourseDirectory.ignore = [*CourseDirectory.class_traits()["ignore"].default(), "*.html"]
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(root, "grading", "gradebook.db")
+# `nbgrader export` writes grading/grades.csv, not grades.csv wherever it runs (`--to` still chooses).
+c.ExportPlugin.to = os.path.join(root, "grading", "grades.csv")
+
+# `nbgrader validate` (and JupyterLab's Validate button) cuts every line at this width: the course's
+# one-line messages (course_lib/checks.py, with the values they quote) must be shown whole. Its
+# separator lines are as wide; a terminal wraps them.
+c.Validator.width = 1000
 
 # A student notebook runs its training cells on a small budget under NBGRADER_EXECUTION,
 # so no cell comes near this; it only stops a runaway cell (that cell scores zero).
@@ -45,11 +52,15 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # --ResilientExecute.sandbox=False), a dying kernel costs only the cell that killed it, and feedback never
 # shows hidden test code. Student code runs only on the checked copy of a submission that
 # `python -m course_lib.grading.autograde grade LESSON` stages in grading/staged: plain
-# `nbgrader autograde`, which would read grading/submitted as it is, refuses and names that command.
+# `nbgrader autograde` (and Formgrader's Autograde button), which would read grading/submitted as it is,
+# refuses before it touches anything and names that command.
 from nbgrader.converters import Autograde, GenerateFeedback  # noqa: E402
 from nbgrader.preprocessors import ClearOutput, Execute  # noqa: E402
 
+from course_lib.grading.autograde import refuse_unstaged  # noqa: E402
 from course_lib.grading.preprocessors import HideHiddenTests, RebuildFromRelease, ResilientExecute  # noqa: E402
+
+refuse_unstaged(Autograde)
 
 _sanitize = list(Autograde.class_traits()["sanitize_preprocessors"].default())
 _sanitize.insert(_sanitize.index(ClearOutput) + 1, RebuildFromRelease)

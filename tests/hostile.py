@@ -355,6 +355,15 @@ def _shadowing_modules(lesson: str, folder: Path) -> None:
     (folder / "course_lib" / "__init__.py").write_text("raise ImportError('a course_lib of my own')\n")
 
 
+def _rebinds_checks(lesson: str) -> NotebookNode:
+    """A wrong first answer in a cell that also rebinds the notebook's ``checks`` to an object whose
+    every check passes, so that tests calling ``checks.check_close(...)`` would find nothing wrong."""
+    source = wrapped_answer(lesson, "return None") + (
+        "\n\nclass _Passes:\n    def __getattr__(self, name):\n        return lambda *args, **kwargs: None\n\n\n"
+        "checks = _Passes()\n")
+    return autograde.with_answer(autograde.solved(lesson), first_exercise(lesson)[0], source)
+
+
 def _bad_timestamp(lesson: str, folder: Path) -> None:
     _writes(autograde.solved)(lesson, folder)
     (folder / "timestamp.txt").write_text("submitted last tuesday, I think")
@@ -371,6 +380,7 @@ CORPUS = [
     Hostile("always_equal_object", _writes(wrapped(ALWAYS_EQUAL)), loses="first"),
     Hostile("monkeypatched_torch", _writes(_monkeypatch), loses="first", reason="torch.allclose"),
     Hostile("input_transformer", _writes(_input_transformer), loses="first", reason="get_ipython"),
+    Hostile("rebinds_the_notebooks_checks", _writes(_rebinds_checks), loses="first", reason="rebinds `checks`"),
     Hostile("edited_tests_and_points", _writes(edited(_edit_tests))),
     Hostile("deleted_tests", _writes(edited(_delete_tests))),
     Hostile("duplicated_tests", _writes(edited(_duplicate_tests))),

@@ -1,7 +1,9 @@
 """Hidden-test machinery: shortcuts refused however they are reached, and restored afterwards."""
 import sys
 import warnings
+from pathlib import Path
 
+import nbformat
 import pytest
 import torch
 import torch.nn.functional as F
@@ -180,22 +182,200 @@ def test_an_own_implementation_with_the_reference_formula_is_not_a_copy():
         assert receptive_field(3, 2) == 5
 
 
-def test_plain_nbgrader_autograde_refuses_and_points_to_the_course_command(tmp_path):
-    """Plain ``nbgrader autograde`` would grade grading/submitted as it is (no checked copy): it must
-    refuse before any student code runs, say what to run instead, and leave the submission as it was."""
+LESSON = "01_rnn_limits"
+
+
+@pytest.fixture(scope="module")
+def graded_course(tmp_path_factory):
+    """A scratch course where the course's command graded two students of lesson 01: ``solved`` (the
+    solution) and ``duplicated``, whose work is in a JupyterLab duplicate ``01_rnn_limits-Copy1.ipynb``
+    next to the untouched release."""
     from course_lib.grading import autograde, course
 
-    lesson = "01_rnn_limits"
-    course_dir = course.scratch_course([lesson], tmp_path)
-    course.generate([lesson], course_dir)
-    submitted = autograde.submit(course_dir, "student", lesson, autograde.solved(lesson))
-    before = submitted.read_bytes()
-    result = course.nbgrader(["autograde", lesson, "--force"], cwd=course_dir, check=False)
+    course_dir = course.scratch_course([LESSON], tmp_path_factory.mktemp("graded"))
+    course.generate([LESSON], course_dir)
+    autograde.submit(course_dir, "solved", LESSON, autograde.solved(LESSON))
+    untouched = autograde.submit(course_dir, "duplicated", LESSON, nbformat.read(course.release_path(LESSON), as_version=4))
+    nbformat.write(autograde.solved(LESSON), untouched.with_name(f"{LESSON}-Copy1.ipynb"))
+    outcomes = autograde.grade_class(course_dir, LESSON, workers=1, skip_experiments=True)
+    return course_dir, {o.student: o for o in outcomes}
+
+
+def _files(folder):
+    return {p.relative_to(folder): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_plain_nbgrader_autograde_refuses_before_touching_a_graded_student(graded_course):
+    """Plain ``nbgrader autograde --force`` would grade grading/submitted as it is (no checked copy):
+    it must refuse before it starts, say what to run instead, and leave the grade the course's command
+    made (nbgrader removes the autograded folder of a forced or failed conversion) and the submission."""
+    from course_lib.grading import course
+    from course_lib.grading.autograde import UNSTAGED
+
+    course_dir, outcomes = graded_course
+    assert outcomes["solved"].status == "graded", outcomes["solved"]
+    graded = course_dir / "grading" / "autograded" / "solved" / LESSON
+    submitted = course_dir / "grading" / "submitted" / "solved" / LESSON
+    before = _files(graded), _files(submitted)
+    assert Path(f"{LESSON}.ipynb") in before[0]
+    result = course.nbgrader(["autograde", LESSON, "--student=solved", "--force"], cwd=course_dir, check=False)
     log = result.stdout + result.stderr
     assert result.returncode != 0, log
-    assert "NotStaged" in log and f"python -m course_lib.grading.autograde grade {lesson}" in log, log
-    assert submitted.read_bytes() == before and sorted(p.name for p in submitted.parent.iterdir()) == [submitted.name]
-    assert not (course_dir / "grading" / "autograded" / "student" / lesson / f"{lesson}.ipynb").exists()
+    assert UNSTAGED.format(assignment=LESSON) in log and f"python -m course_lib.grading.autograde grade {LESSON}" in log, log
+    assert (_files(graded), _files(submitted)) == before, "plain nbgrader autograde changed the student's files"
+
+
+def test_formgraders_autograde_refuses_before_touching_a_graded_student(graded_course):
+    """Formgrader's Autograde button calls ``NbGraderAPI.autograde(..., force=True)`` in the Jupyter
+    server, which loads nbgrader_config.py as the formgrader does: it fails with the message, deleting nothing."""
+    import json
+    import subprocess
+
+    from course_lib.grading.autograde import UNSTAGED
+
+    course_dir, _ = graded_course
+    graded = course_dir / "grading" / "autograded" / "solved" / LESSON
+    before = _files(graded)
+    script = (
+        "import json\n"
+        "from nbgrader.apps import NbGraderAPI\n"
+        "from nbgrader.apps.baseapp import NbGrader\n"
+        "from nbgrader.coursedir import CourseDirectory\n"
+        "app = NbGrader()\n"
+        "app.load_config_file()\n"
+        "api = NbGraderAPI(CourseDirectory(config=app.config), config=app.config)\n"
+        f"print(json.dumps(api.autograde({LESSON!r}, 'solved', force=True)))\n")
+    run = subprocess.run([sys.executable, "-c", script], cwd=course_dir, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout.splitlines()[-1])
+    assert result["success"] is False, result
+    assert UNSTAGED.format(assignment=LESSON) in result["error"], result
+    assert _files(graded) == before, "Formgrader's autograde changed the graded notebook"
+
+
+def test_work_in_a_duplicated_notebook_is_graded_with_a_reason(graded_course, tmp_path):
+    """The untouched release next to a JupyterLab duplicate holding the work: the duplicate is graded
+    (the same points as the solution) and the CSV says so."""
+    import csv
+
+    from course_lib.grading import autograde
+
+    course_dir, outcomes = graded_course
+    reason = (f"{LESSON}.ipynb is the release untouched and {LESSON}-Copy1.ipynb holds the work: "
+              f"{LESSON}-Copy1.ipynb was graded as {LESSON}.ipynb")
+    assert outcomes["duplicated"].status == "graded" and reason in outcomes["duplicated"].reasons, outcomes["duplicated"]
+    points = autograde.scores(course_dir, LESSON)
+    assert points["duplicated"] == points["solved"] and sum(p or 0 for p in points["solved"].values()) > 0, points
+    autograde.export_csv(course_dir, LESSON, tmp_path / "class.csv")
+    rows = {row["student"]: row for row in csv.DictReader(open(tmp_path / "class.csv"))}
+    assert reason in rows["duplicated"]["reasons"], rows["duplicated"]
+
+
+def _submission(tmp_path, notebooks: dict):
+    """A course directory holding lesson 01's release and one submission of the given notebooks."""
+    import shutil
+
+    from course_lib.grading import course
+
+    shutil.copytree(course.release_path(LESSON).parent, tmp_path / "notebooks" / LESSON)
+    folder = tmp_path / "grading" / "submitted" / "student" / LESSON
+    folder.mkdir(parents=True)
+    for name, nb in notebooks.items():
+        nbformat.write(nb, folder / name)
+    return tmp_path
+
+
+@pytest.mark.parametrize("case", ["work in both", "work in two copies"])
+def test_notebooks_left_ungraded_are_named_in_a_reason(tmp_path, case):
+    """Where the lesson's notebook is graded, every other notebook of the submission is named as not graded."""
+    from course_lib.grading import autograde, course
+
+    release, solved = nbformat.read(course.release_path(LESSON), as_version=4), autograde.solved(LESSON)
+    copies = {f"{LESSON}-Copy1.ipynb": solved}
+    if case == "work in two copies":
+        copies[f"{LESSON}-Copy2.ipynb"] = solved
+    course_dir = _submission(tmp_path, {f"{LESSON}.ipynb": solved if case == "work in both" else release, **copies})
+    outcome = autograde.preflight(course_dir, "student", LESSON)
+    names = ", ".join(copies)
+    assert outcome.status == "graded" and any(
+        r.startswith(f"{names} {'was' if len(copies) == 1 else 'were'} not graded: only {LESSON}.ipynb is")
+        for r in outcome.reasons), outcome
+    staged = course_dir / autograde.STAGED / "student" / LESSON
+    assert sorted(p.name for p in staged.iterdir()) == [f"{LESSON}.ipynb"]
+    graded = nbformat.read(staged / f"{LESSON}.ipynb", as_version=4)
+    expected = solved if case == "work in both" else release
+    assert [c.source for c in graded.cells] == [c.source for c in expected.cells]
+
+
+def test_nbgrader_export_writes_under_grading(graded_course):
+    """Everything grading produces stays under grading/ (git ignores it), nbgrader export's grades.csv too."""
+    from course_lib.grading import course
+
+    course_dir, _ = graded_course
+    course.nbgrader(["export"], cwd=course_dir)
+    assert not (course_dir / "grades.csv").exists(), "nbgrader export wrote grades.csv at the course root"
+    assert "solved" in (course_dir / "grading" / "grades.csv").read_text()
+
+
+def test_class_export_refuses_a_wrong_lesson(tmp_path):
+    import subprocess
+
+    target = tmp_path / "class.csv"
+    result = subprocess.run([sys.executable, "-m", "course_lib.grading.autograde", "export", "01_rnn", "--csv", str(target)],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "no lesson '01_rnn'" in result.stderr, result.stderr
+    assert not target.exists(), "a header-only CSV was written for a lesson that does not exist"
+
+
+def test_nbgrader_validate_shows_a_failed_checks_message_whole(tmp_path):
+    """nbgrader validate cuts lines at ``Validator.width``: a course message (course_lib.checks) must
+    come out whole."""
+    import shutil
+
+    from course_lib import checks
+    from course_lib.grading import course
+    from course_lib.grading.course import ROOT
+
+    test = ("import torch\nfrom course_lib.checks import check_close\n"
+            "check_close(answer(), torch.ones(2, 3), 'answer()')")
+    try:
+        exec(test, {"answer": lambda: torch.zeros(2, 3)})
+    except checks.CheckFailed as error:
+        message = str(error)
+    assert len(message) > 120, message  # longer than nbgrader's default width of 90
+    meta = {"schema_version": 3, "task": False, "locked": False}
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import torch\ndef answer():\n    return torch.zeros(2, 3)", metadata={"nbgrader": {
+            **meta, "grade": False, "solution": True, "grade_id": "answer"}}),
+        nbformat.v4.new_code_cell(test, metadata={"nbgrader": {
+            **meta, "grade": True, "solution": False, "locked": True, "grade_id": "test_answer", "points": 1}}),
+    ])
+    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
+    nbformat.write(nb, tmp_path / "one_wrong.ipynb")
+    result = course.nbgrader(["validate", "one_wrong.ipynb"], cwd=tmp_path, check=False)
+    output = result.stdout + result.stderr
+    assert "VALIDATION FAILED ON 1 CELL(S)" in output and f"CheckFailed: {message}" in output, output
+
+
+def test_readme_names_no_nbgrader_command_that_is_gone(tmp_path):
+    """The README's shell blocks call no nbgrader command that nbgrader 0.9 has deprecated or turned
+    into a failure (``nbgrader formgrade``: the Formgrader is a JupyterLab tab now)."""
+    import re
+
+    from nbgrader.apps import NbGraderApp
+
+    from course_lib.grading import course
+    from course_lib.grading.course import ROOT
+
+    blocks = re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    used = {m for block in blocks for m in re.findall(r"^nbgrader (\w+)", block, re.M)}
+    gone = {name for name, (_, about) in NbGraderApp.subcommands.items() if about.startswith("DEPRECATED")}
+    formgrade = course.nbgrader(["formgrade"], cwd=tmp_path, check=False)
+    if formgrade.returncode != 0 and "no longer a standalone command" in formgrade.stdout + formgrade.stderr:
+        gone.add("formgrade")
+    assert "formgrade" in gone and "export" in used, (gone, used)
+    assert not used & gone, f"README calls nbgrader commands that are gone: {sorted(used & gone)}"
 
 
 def test_every_route_to_tamper_with_the_grader_is_refused_by_the_screen():

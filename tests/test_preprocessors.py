@@ -2,7 +2,7 @@
 import nbformat
 import pytest
 
-from course_lib.grading.preprocessors import HideHiddenTests, refusal_source, screen
+from course_lib.grading.preprocessors import HideHiddenTests, import_bindings, refusal_source, screen
 
 ORDINARY = {
     "function": "def f(x):\n    y = x.sum()\n    out = []\n    out.append(y)\n    return y\n",
@@ -15,7 +15,18 @@ ORDINARY = {
     "module-level own object": "t = torch.zeros(3)\nt[0] = 2\n",
     "crash is not tampering": "import os\ndef f(x):\n    os._exit(1)\n",
     "syntax error is left to Python": "def f(x)\n    return x\n",
+    "operator arithmetic": "import functools, operator\ndef f(xs):\n    return functools.reduce(operator.mul, xs, 1)\n",
+    "plot settings": "plt.rcParams['figure.figsize'] = (8, 4)\n",
+    "setattr on self": ("class M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                        "        for i in range(2):\n            setattr(self, f'layer{i}', nn.Linear(2, 2))\n"),
+    "a memo from another cell": "def f(k):\n    _cache[k] = k * k\n    return _cache[k]\n",
+    "a global counter of its own": "calls = 0\ndef f(x):\n    global calls\n    calls += 1\n    return x\n",
+    "freezing parameters": "def freeze(model):\n    for p in model.parameters():\n        p.requires_grad = False\n",
+    "importing torch again": "import torch\nimport torch.nn.functional as F\ndef f(x):\n    return F.relu(torch.tanh(x))\n",
 }
+# What the notebook's own cells import (``import_bindings`` of its setup cell): the tests use these names.
+NOTEBOOK = {"torch": "torch", "F": "torch.nn.functional", "nn": "torch.nn", "plt": "matplotlib.pyplot",
+            "checks": "course_lib.checks", "cnn": "course_lib.cnn"}
 
 TAMPERING = {
     "torch.allclose = lambda *a, **k: True\n": "torch.allclose",
@@ -31,18 +42,35 @@ TAMPERING = {
     "import sys\nsys.modules['torch'].equal = print\n": "modules",
     "def f(x):\n    global torch\n    torch = None\n": "global",
     "import course_lib.grading as g\n": "course_lib.grading",
+    "class Passes:\n    def __getattr__(self, name):\n        return print\nchecks = Passes()\n": "rebinds `checks`",
+    "def cnn(x):\n    return x\n": "rebinds `cnn`",
+    "import numpy as torch\n": "rebinds `torch`",
+    "for checks in [None]:\n    pass\n": "rebinds `checks`",
+    "found = [(checks := x) for x in [None]]\n": "rebinds `checks`",
+    "def f():\n    global checks\n    checks = None\n": "global checks",
+    "np.allclose = print\n": "np.allclose",
+    "import operator\nget = operator.attrgetter('allclose')\n": "attrgetter",
+    "from operator import methodcaller\n": "operator.methodcaller",
 }
 
 
 @pytest.mark.parametrize("source", ORDINARY.values(), ids=ORDINARY.keys())
 def test_ordinary_answers_pass_the_screen(source):
-    assert screen(source) == []
+    assert screen(source, protected=NOTEBOOK, imported={"np": "numpy"}) == []
 
 
 @pytest.mark.parametrize("source, named", TAMPERING.items())
 def test_tampering_is_refused_with_a_reason_naming_it(source, named):
-    reasons = screen(source)
+    reasons = screen(source, protected=NOTEBOOK, imported={"np": "numpy"})
     assert reasons and any(named in r for r in reasons), reasons
+
+
+def test_import_bindings_name_what_each_import_binds():
+    source = ("import torch\nimport torch.nn.functional as F\nfrom course_lib import checks, cnn as c\n"
+              "import os.path\ndef f():\n    import numpy as np\n")
+    assert import_bindings(source) == {"torch": "torch", "F": "torch.nn.functional", "checks": "course_lib.checks",
+                                       "c": "course_lib.cnn", "os": "os"}
+    assert import_bindings("import (") == {}
 
 
 def test_refused_cells_raise_a_readable_error():

@@ -109,6 +109,53 @@ def _answer_ids(nb: NotebookNode) -> set[str]:
 
 
 STAGED = Path("grading") / "staged"  # what nbgrader grades: a checked copy of each submission
+UNSTAGED = (
+    "This course does not grade with plain `nbgrader autograde`, which reads grading/submitted as it is: "
+    "there a renamed notebook is not graded, an unparseable timestamp.txt fails the submission with a "
+    "misleading error, and nbgrader copies whatever a symbolic link points to. Grade with "
+    "`python -m course_lib.grading.autograde grade {assignment}` (or `make grade LESSON={assignment}`): it "
+    f"grades a checked copy of each submission in {STAGED}, its kernel sealed, and fills the same gradebook.")
+
+
+def refuse_unstaged(converter: type) -> None:
+    """Make nbgrader's ``Autograde`` converter (``converter``) refuse to start on anything but the
+    checked copies in grading/staged, with ``UNSTAGED`` as its message; nbgrader_config.py calls this,
+    so it holds in every nbgrader process (the command line and the Jupyter server's Formgrader, whose
+    Autograde button runs the converter with ``force=True``).
+
+    The refusal has to come before nbgrader touches anything: with ``--force`` nbgrader removes the
+    student's autograded folder before it converts, and an error while converting makes it delete the
+    folder ("Removing failed assignment"), so a refusal from inside grading would destroy a grade
+    the course's command had already made. ``start`` is where the converter begins, before it lists
+    notebooks or prepares any destination.
+    """
+    from nbgrader.converters.base import NbGraderException
+
+    if getattr(converter.start, "refuses_unstaged", False):  # the config file is loaded more than once
+        return
+    start = converter.start
+
+    def guarded_start(self) -> None:
+        root = Path(self.coursedir.root)
+        if (root / self.coursedir.submitted_directory).resolve() != (root / STAGED).resolve():
+            message = UNSTAGED.format(assignment=self.coursedir.assignment_id)
+            self.log.error(message)
+            raise NbGraderException(message)
+        start(self)
+
+    guarded_start.refuses_unstaged = True
+    converter.start = guarded_start
+
+
+def _holds_work(path: Path, release: NotebookNode) -> bool:
+    """Whether the notebook at ``path`` is one of this lesson's (it has one of its answer cells) and
+    differs from the release in any cell's source: False for the release as handed out, run or not,
+    for another assignment's notebook and for a file that is not a notebook."""
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception:  # any unreadable file: JSON, schema, encoding
+        return False
+    return bool(_answer_ids(nb) & _answer_ids(release)) and [c.source for c in nb.cells] != [c.source for c in release.cells]
 
 
 def _unparseable_timestamp(path: Path) -> str | None:
@@ -126,10 +173,13 @@ def _unparseable_timestamp(path: Path) -> str | None:
 def preflight(course_dir: Path, student: str, lesson: str) -> Outcome:
     """Check a submission and stage the copy nbgrader grades, or refuse it with a reason.
 
-    The student's folder in grading/submitted is only read. The copy in grading/staged holds the
-    notebook under the lesson's name (a single renamed notebook is graded), the student's other
-    regular files, and no symbolic link (nbgrader would copy what it points to) nor an
-    unparseable timestamp.txt (graded without a submission time); each fallback is a reason.
+    The student's folder in grading/submitted is only read. The copy in grading/staged holds one
+    notebook under the lesson's name, the student's other regular files, and no symbolic link
+    (nbgrader would copy what it points to) nor an unparseable timestamp.txt (graded without a
+    submission time); each fallback is a reason. The notebook graded is the lesson's, or a single
+    renamed one; where the lesson's notebook is the release untouched and exactly one other notebook
+    of the folder holds work on the lesson (a JupyterLab "Duplicate", ``LESSON-Copy1.ipynb``), that
+    one; every other notebook left ungraded is named in a reason.
     """
     folder = course_dir / "grading" / "submitted" / student / lesson
     expected = folder / f"{lesson}.ipynb"
@@ -137,19 +187,30 @@ def preflight(course_dir: Path, student: str, lesson: str) -> Outcome:
     if staged.exists():
         shutil.rmtree(staged)
     outcome = Outcome(student, "graded")
+    release = nbformat.read(course_dir / "notebooks" / lesson / f"{lesson}.ipynb", as_version=4)
+    others = sorted(p for p in folder.glob("*.ipynb") if p.is_file() and not p.is_symlink() and p != expected)
     notebook = expected
     if expected.is_symlink() or not expected.is_file():
-        notebooks = sorted(p for p in folder.glob("*.ipynb") if p.is_file() and not p.is_symlink())
-        if len(notebooks) != 1:
-            found = ", ".join(p.name for p in notebooks) or "no notebook"
+        if len(others) != 1:
+            found = ", ".join(p.name for p in others) or "no notebook"
             return Outcome(student, "refused", [f"empty or ambiguous submission: expected {expected.name}, found {found}"])
-        notebook = notebooks[0]
+        notebook = others[0]
         outcome.reasons.append(f"renamed notebook {notebook.name} was graded as {expected.name}")
+    elif others:
+        worked = [p for p in others if _holds_work(p, release)]
+        if len(worked) == 1 and not _holds_work(expected, release):
+            notebook = worked[0]
+            outcome.reasons.append(f"{expected.name} is the release untouched and {notebook.name} holds the work: "
+                                   f"{notebook.name} was graded as {expected.name}")
+        ungraded = [p.name for p in others if p != notebook]
+        if ungraded:
+            outcome.reasons.append(
+                f"{', '.join(ungraded)} {'was' if len(ungraded) == 1 else 'were'} not graded: only {notebook.name} "
+                f"is; to grade another instead, make it the submission's only notebook, named {expected.name}")
     try:
         nb = nbformat.read(notebook, as_version=4)
     except Exception as error:  # any unreadable file: JSON, schema, encoding
         return Outcome(student, "refused", [f"malformed notebook {expected.name}: {str(error).splitlines()[0][:200]}"])
-    release = nbformat.read(course_dir / "notebooks" / lesson / f"{lesson}.ipynb", as_version=4)
     ours, theirs = _answer_ids(release), _answer_ids(nb)
     foreign = theirs - set(cells_by_id(release))  # answer cells this lesson has no cell for at all
     if not theirs & ours or len(foreign) > len(theirs & ours):
@@ -316,14 +377,14 @@ def main() -> None:
     parser.add_argument("--shard", default="0/1", help="I/N: grade every N-th student from the I-th (one shard per machine)")
     parser.add_argument("--csv", type=Path, default=None, help="export: where to write (default grading/<lesson>.csv)")
     args = parser.parse_args()
+    known = lessons(args.course_dir)
+    if args.lesson not in known:
+        parser.error(f"no lesson {args.lesson!r} in {args.course_dir / 'solutions'}; choose one of {', '.join(known)}")
     if args.command == "export":
         target = args.csv or args.course_dir / "grading" / f"{args.lesson}.csv"
         export_csv(args.course_dir, args.lesson, target)
         print(f"wrote {target}")
         return
-    known = lessons(args.course_dir)
-    if args.lesson not in known:
-        parser.error(f"no lesson {args.lesson!r} in {args.course_dir / 'solutions'}; choose one of {', '.join(known)}")
     shard = re.fullmatch(r"(\d+)/(\d+)", args.shard)
     if not shard or not int(shard[1]) < int(shard[2]):
         parser.error(f"--shard must be I/N with 0 <= I < N (grade every N-th student from the I-th); got {args.shard!r}")

@@ -11,9 +11,7 @@ nbgrader runs the tests inside the student's own kernel, so before anything runs
   transformers, builtins, frames, ``exec``, names built from strings, modules written while
   grading) is replaced by an error that says so; a Python file submitted with it that does so is
   left out of grading.
-- ``ResilientExecute`` runs only the checked copy of a submission that the course's command
-  stages (plain ``nbgrader autograde`` on grading/submitted is refused with a message that says
-  so), runs the kernel sealed in bubblewrap (``course_lib.grading.sandbox``: it
+- ``ResilientExecute`` runs the kernel sealed in bubblewrap (``course_lib.grading.sandbox``: it
   sees neither the notebook with the hidden tests nor any course file) and survives a kernel
   that dies (``os._exit``, a segfault, the memory limit): it marks the cell that killed it and
   reruns the notebook without it, so only that cell's points are lost and nothing else of the
@@ -34,7 +32,7 @@ import symtable
 import sys
 import uuid
 from pathlib import Path
-from typing import Collection
+from collections.abc import Collection, Mapping
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
@@ -45,16 +43,9 @@ from traitlets import Bool, Integer
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
-from course_lib.grading.autograde import STAGED
 from course_lib.grading.sandbox import SandboxedKernelManager, supporting_files
 
 REFUSED = "SubmissionRefused"
-UNSTAGED = (
-    "This course does not grade with plain `nbgrader autograde`, which reads grading/submitted as it is: "
-    "there a renamed notebook is not graded, an unparseable timestamp.txt fails the submission with a "
-    "misleading error, and nbgrader copies whatever a symbolic link points to. Grade with "
-    "`python -m course_lib.grading.autograde grade {assignment}` (or `make grade LESSON={assignment}`): it "
-    "grades a checked copy of each submission in {staged}, its kernel sealed, and fills the same gradebook.")
 CRASHED = "KernelDied"
 NOTE = "grading note"  # log lines with a fallback the grader took, read back by autograde
 
@@ -63,7 +54,8 @@ _MODULES = {"IPython", "ipykernel", "builtins", "ctypes", "gc", "importlib", "in
             "jupyter_client", "zmq", "nbgrader", "nbclient", "course_lib.grading", "course_lib.checks",
             "course_lib.quiz", "course_lib.notebook", "unittest.mock", "types",
             # names built from strings (pkgutil.resolve_name, operator.attrgetter) and code run from strings
-            "pkgutil", "operator", "pickle", "_pickle", "marshal", "copyreg", "code", "codeop", "timeit",
+            "pkgutil", "operator.attrgetter", "operator.methodcaller", "pickle", "_pickle", "marshal", "copyreg",
+            "code", "codeop", "timeit",
             "pdb", "bdb", "cProfile", "profile", "trace", "doctest"}
 # Callables that reach around the code a student writes.
 _CALLS = {"exec", "eval", "compile", "globals", "setattr", "delattr", "__import__", "get_ipython",
@@ -72,9 +64,11 @@ _CALLS = {"exec", "eval", "compile", "globals", "setattr", "delattr", "__import_
 _ATTRS = {"modules", "settrace", "setprofile", "_getframe", "meta_path", "path_hooks", "excepthook",
           "displayhook", "f_globals", "f_locals", "f_back", "gi_frame", "input_transformers_cleanup",
           "input_transformers_post", "ast_transformers", "user_ns", "events", "set_custom_exc",
-          "register_magic_function", "environ", "putenv", "run_path"}
+          "register_magic_function", "environ", "putenv", "run_path", "attrgetter", "methodcaller"}
 _DUNDER_OK = {"__init__", "__call__", "__name__", "__doc__", "__len__", "__getitem__", "__repr__", "__str__", "__iter__"}
 _BY_NAME = {"getattr", "hasattr"}  # attribute access by a name given as a value
+_ON_SELF = {"setattr", "delattr"}  # allowed on the object a method belongs to: setattr(self, f"layer{i}", ...)
+_PLOTS = ("matplotlib",)  # modules whose settings an answer may change (plt.rcParams[...] = ...): no test reads them
 
 
 def _reaches_in(attribute: str) -> bool:
@@ -114,13 +108,12 @@ def _scope_nodes(scope: ast.AST):
             stack.extend(ast.iter_child_nodes(node))
 
 
-def _check_assignments(scope: ast.AST, own: set[str], reasons: list[str]) -> None:
-    """Flag assignments to attributes or items of objects the scope (or an enclosing function) does not own."""
-    if isinstance(scope, ast.Module):
-        own = {n.id for n in _scope_nodes(scope) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-        own |= {n.name for n in _scope_nodes(scope) if isinstance(n, (*_SCOPES[:2], ast.ClassDef))}
-    else:
-        own = own | _local_names(scope)
+def _check_assignments(scope: ast.AST, modules: Mapping[str, str], reasons: list[str]) -> None:
+    """Flag assignments to attributes or items of modules (``modules``: name -> module, the names bound
+    by imports in the notebook) or of objects reached through a call or a container, in ``scope`` and
+    the functions inside it; a function's own names (parameters, locals) shadow the modules."""
+    if not isinstance(scope, ast.Module):
+        modules = {name: module for name, module in modules.items() if name not in _local_names(scope)}
     for node in _scope_nodes(scope):
         targets = []
         if isinstance(node, (ast.Assign, ast.Delete)):
@@ -129,11 +122,64 @@ def _check_assignments(scope: ast.AST, own: set[str], reasons: list[str]) -> Non
             targets = [node.target]
         for target in targets:
             base = _base_name(target)
-            if isinstance(target, (ast.Attribute, ast.Subscript)) and (base is None or base not in own and base != "self"):
-                # base None: an object reached through a call or a container, `[torch][0].allclose`
+            if not isinstance(target, (ast.Attribute, ast.Subscript)) or base == "self":
+                continue
+            # base None: an object reached through a call or a container, `[torch][0].allclose`
+            if base is None or base in modules and not modules[base].startswith(_PLOTS):
                 reasons.append(f"changes `{ast.unparse(target)}`, which it does not own")
         if isinstance(node, _SCOPES):
-            _check_assignments(node, own, reasons)
+            _check_assignments(node, modules, reasons)
+
+
+def import_bindings(source: str) -> dict[str, str]:
+    """The names a cell's top-level imports bind, each with what it binds: ``import torch`` ->
+    {"torch": "torch"}, ``import torch.nn.functional as F`` -> {"F": "torch.nn.functional"},
+    ``from course_lib import checks`` -> {"checks": "course_lib.checks"}. Empty if it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return {}
+    bound: dict[str, str] = {}
+    for node in _module_scope(tree):
+        if isinstance(node, ast.Import):
+            bound.update({a.asname or a.name.split(".")[0]: a.name if a.asname else a.name.split(".")[0]
+                          for a in node.names})
+        elif isinstance(node, ast.ImportFrom):
+            bound.update({a.asname or a.name: f"{'.' * node.level}{node.module or ''}.{a.name}" for a in node.names})
+    return bound
+
+
+def _module_scope(tree: ast.AST):
+    """The nodes whose names are the notebook's globals: not inside a function, class or comprehension
+    (a walrus inside a comprehension still binds a global: its target is kept)."""
+    stack = list(ast.iter_child_nodes(tree))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            stack.extend(n for n in ast.walk(node) if isinstance(n, ast.NamedExpr))
+        elif not isinstance(node, (*_SCOPES, ast.ClassDef)):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+def _rebinds(tree: ast.AST, protected: Mapping[str, str]) -> list[str]:
+    """Reasons for each global name the notebook's own cells import that this cell binds to something else."""
+    same = import_bindings(ast.unparse(tree))
+    reasons = []
+    for node in _module_scope(tree):
+        names = []
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names = [node.id]
+        elif isinstance(node, (*_SCOPES[:2], ast.ClassDef)):
+            names = [node.name]
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [a.asname or a.name.split(".")[0] for a in node.names]
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names = [node.name]
+        for name in names:
+            if name in protected and (not isinstance(node, (ast.Import, ast.ImportFrom)) or same.get(name) != protected[name]):
+                reasons.append(f"rebinds `{name}`, which the notebook imports ({protected[name]}) and its tests use")
+    return reasons
 
 
 def _importable(top: str, own_modules: Collection[str]) -> bool:
@@ -145,17 +191,26 @@ def _unknown(top: str) -> str:
     return f"imports `{top}`, which is neither installed nor one of the files submitted"
 
 
-def screen(source: str, own_modules: Collection[str] = ()) -> list[str]:
+def screen(source: str, own_modules: Collection[str] = (), protected: Mapping[str, str] | None = None,
+           imported: Mapping[str, str] | None = None) -> list[str]:
     """Reasons why a student's code must not run under the grader (empty if none).
 
     ``own_modules`` are the modules the student submitted as files (screened themselves); any other
     import must be of an installed module, so that code written to a file while grading never runs.
+    ``protected``: the names the notebook's own cells import (``import_bindings``), which the tests
+    use: a student's cell may import them again but not bind them to anything else. ``imported``:
+    the names the student's other cells import. No cell may change an attribute or item of an
+    imported module (matplotlib's settings excepted).
     """
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return []  # it will fail on its own, with Python's own message
-    reasons: list[str] = []
+    protected = dict(protected or {})
+    reasons: list[str] = _rebinds(tree, protected)
+    on_self = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+               and node.func.id in _ON_SELF and node.args and isinstance(node.args[0], ast.Name)
+               and node.args[0].id == "self"}
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [
@@ -172,7 +227,7 @@ def screen(source: str, own_modules: Collection[str] = ()) -> list[str]:
                 reasons.append("uses `run_module` with a module name it computes")
             elif not _importable(name.value.split(".")[0], own_modules):
                 reasons.append(_unknown(name.value.split(".")[0]))
-        elif isinstance(node, ast.Name) and node.id in _CALLS:
+        elif isinstance(node, ast.Name) and node.id in _CALLS and id(node) not in on_self:
             reasons.append(f"uses `{node.id}`")
         elif isinstance(node, ast.Name) and node.id == "__builtins__":
             reasons.append("uses `__builtins__`")
@@ -184,9 +239,10 @@ def screen(source: str, own_modules: Collection[str] = ()) -> list[str]:
                 reasons.append(f"uses `{node.func.id}` with an attribute name it computes")
             elif _reaches_in(name.value):
                 reasons.append(f"uses the attribute `{name.value}`")
-        elif isinstance(node, ast.Global):
-            reasons.append(f"declares `global {', '.join(node.names)}`")
-    _check_assignments(tree, set(), reasons)
+        elif isinstance(node, ast.Global) and set(node.names) & set(protected):
+            reasons.append(f"declares `global {', '.join(sorted(set(node.names) & set(protected)))}`, which the "
+                           "notebook imports and its tests use")
+    _check_assignments(tree, {**(imported or {}), **protected, **import_bindings(source)}, reasons)
     return sorted(set(reasons))
 
 
@@ -287,12 +343,15 @@ class RebuildFromRelease(NbGraderPreprocessor):
             cells.append(cell)
             cells.extend(extras.get(gid, []))
         own_modules = _module_names(student_files(self.config, info)[0]) if "student" in info else set()
-        for cell in cells:
-            if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("locked"):
-                reasons = screen(cell.source, own_modules)
-                if reasons:
-                    self.log.warning("refused cell %s: %s", _grade_id(cell), "; ".join(reasons))
-                    cell.source = refusal_source(_grade_id(cell) or "added by the student", reasons)
+        protected = {name: module for cell in release.cells if cell.cell_type == "code" and not _is_answer(cell)
+                     for name, module in import_bindings(cell.source).items()}
+        students = [cell for cell in cells if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("locked")]
+        imported = {name: module for cell in students for name, module in import_bindings(cell.source).items()}
+        for cell in students:
+            reasons = screen(cell.source, own_modules, protected, imported)
+            if reasons:
+                self.log.warning("refused cell %s: %s", _grade_id(cell), "; ".join(reasons))
+                cell.source = refusal_source(_grade_id(cell) or "added by the student", reasons)
         rebuilt.cells = _unique_ids(cells)
         for note in dict.fromkeys(notes):
             self.log.warning("%s: %s", NOTE, note)
@@ -369,14 +428,11 @@ def experiment_cells(nb: NotebookNode) -> set[int]:
     return skipped
 
 
-class NotStaged(RuntimeError):
-    """Student code was to run on grading/submitted itself, not on the checked copy the course grades."""
-
-
 class ResilientExecute(Execute):
-    """nbgrader's Execute, but only on the checked copy of a submission the course's command stages,
-    the kernel runs sealed (``sandbox``) and a dead or unresponsive kernel costs only the cell that
-    caused it."""
+    """nbgrader's Execute, but the kernel runs sealed (``sandbox``) and a dead or unresponsive kernel
+    costs only the cell that caused it. It only ever sees the checked copy the course's command stages:
+    nbgrader_config.py makes plain ``nbgrader autograde`` refuse before it starts
+    (``course_lib.grading.autograde.refuse_unstaged``)."""
 
     max_crashes = Integer(20, help="Cells that may kill or hang the kernel before grading gives up").tag(config=True)
     skip_experiments = Bool(False, help="Leave out the cells no graded cell needs (same scores, less time)").tag(config=True)
@@ -398,8 +454,6 @@ class ResilientExecute(Execute):
         self._running = kwargs["cell_index"]
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
-        if Path(CourseDirectory(config=self.config).submitted_directory) != STAGED:
-            raise NotStaged(UNSTAGED.format(assignment=resources["nbgrader"]["assignment"], staged=STAGED))
         if self.skip_experiments:
             nb = copy.deepcopy(nb)
             for index in experiment_cells(nb):
