@@ -95,6 +95,25 @@ FIGURES: dict[str, dict[str, tuple[str, float]]] = {
         "live_nsp_accuracy_other_document_end": (">=", 0.75),
         "live_nsp_accuracy_same_topic_end": (">=", 0.75),
     },
+    "10_gpt_rlhf": {
+        "uniform_perplexity_over_vocabulary": ("<=", 1.001),
+        "gpt_largest_difference_from_hf": ("<=", 1e-5),
+        "gpt_untransposed_difference_from_hf": (">=", 1e-2),
+        "gpt_exact_gelu_difference_from_hf": (">=", 1e-6),
+        "live_perplexity_validation": ("<=", 400.0),
+        "mini_gpt_perplexity_validation": ("<=", 2.0),
+        "mini_gpt_grammatical_share_t1": (">=", 0.85),
+        "grammatical_share_greedy": (">=", 0.95),
+        "distinct_2_greedy": ("<=", 0.1),
+        "grammatical_share_t1": (">=", 0.85),
+        "distinct_2_t1": (">=", 0.3),
+        "grammatical_share_t2": ("<=", 0.3),
+        "grammatical_share_top_p_0_9": (">=", 0.93),
+        "cache_gives_same_tokens": (">=", 1.0),
+        "pairs_labelled": (">=", 150.0),
+        "reward_accuracy_held_out": (">=", 0.5),
+        "dpo_first_loss_minus_ln2": ("<=", 1e-5),
+    },
 }
 
 COMPARE = {">=": operator.ge, "<=": operator.le}

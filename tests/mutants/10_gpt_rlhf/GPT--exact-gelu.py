@@ -1,0 +1,30 @@
+# hint: Your logits match GPT-2 with the EXACT (erf) GELU
+class GPT(nn.Module):
+    """GPT-2: token + learned position embeddings, pre-norm causal blocks, a final LayerNorm, a tied output layer."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+        self.token_embedding = nn.Embedding(config.vocab_size, config.n_embd)
+        self.position_embedding = nn.Embedding(config.n_positions, config.n_embd)
+        self.dropout = nn.Dropout(config.embd_pdrop)
+        self.layers = nn.ModuleList(
+            EncoderLayer(config.n_embd, config.n_head, config.inner_size, config.resid_pdrop, norm_first=True,
+                         activation=F.gelu, layer_norm_eps=config.layer_norm_epsilon)
+            for _ in range(config.n_layer))
+        self.final_norm = nn.LayerNorm(config.n_embd, eps=config.layer_norm_epsilon)
+        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        self.lm_head.weight = self.token_embedding.weight
+
+    def forward(self, input_ids, attention_mask=None):
+        """(batch, seq) ids -> (batch, seq, vocab_size) next-token logits."""
+        seq = input_ids.shape[1]
+        positions = torch.arange(seq, device=input_ids.device)
+        x = self.dropout(self.token_embedding(input_ids) + self.position_embedding(positions))
+        mask = causal_mask(seq).to(input_ids.device)
+        if attention_mask is not None:
+            mask = mask & attention_mask.bool()[:, None, None, :]
+        for layer in self.layers:
+            x = layer(x, mask)
+        return self.lm_head(self.final_norm(x))
+        ### END SOLUTION
