@@ -1,0 +1,21 @@
+# hint: Continuation pieces got I- labels
+def align_labels(word_ids, word_labels):
+    """Word labels moved to tokens: the word's label on its first token, -100 elsewhere."""
+    labels, previous = [], None
+    for w in word_ids:
+        label = -100 if w is None else int(word_labels[w])
+        if w is not None and w == previous and label % 2 == 1:
+            label += 1  # B-X continues as I-X (CoNLL ids: B odd, I = B + 1)
+        labels.append(label)
+        if w is not None:
+            previous = w
+    return labels
+
+
+def word_predictions(token_predictions, word_ids):
+    """Each word's prediction, read from its first token."""
+    first = {}
+    for prediction, w in zip(token_predictions, word_ids):
+        if w is not None and w not in first:
+            first[w] = int(prediction)
+    return [first[w] for w in range(len(first))]

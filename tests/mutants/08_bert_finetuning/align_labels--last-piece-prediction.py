@@ -1,0 +1,18 @@
+# hint: read a word's LAST piece
+def align_labels(word_ids, word_labels):
+    """Word labels moved to tokens: the word's label on its first token, -100 elsewhere."""
+    labels, previous = [], None
+    for w in word_ids:
+        labels.append(-100 if w is None or w == previous else int(word_labels[w]))
+        if w is not None:
+            previous = w
+    return labels
+
+
+def word_predictions(token_predictions, word_ids):
+    """Each word's prediction, read from its first token."""
+    first = {}
+    for prediction, w in zip(token_predictions, word_ids):
+        if w is not None:
+            first[w] = int(prediction)
+    return [first[w] for w in range(len(first))]
