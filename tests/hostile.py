@@ -73,7 +73,8 @@ def reference_answer(lesson: str) -> str:
 # sandbox's process limit fails: at most 1500 processes, each gone after 15 s. It prints BLOCKED when
 # the limit stopped it (the shell's "Cannot fork").
 FORK_BOMB = """import subprocess
-shell = subprocess.run(["sh", "-c", "n=0; while [ $n -lt 1500 ]; do sleep 15 & n=$((n + 1)); done"],
+# the sleepers must not hold the captured pipes open, or run() waits for all of them to end
+shell = subprocess.run(["sh", "-c", "n=0; while [ $n -lt 1500 ]; do sleep 15 >/dev/null 2>&1 & n=$((n + 1)); done"],
                        capture_output=True, text=True)
 print("BLOCKED fork bomb" if "fork" in shell.stderr.lower() else "STOLEN fork bomb: all 1500 processes started")"""
 
