@@ -35,6 +35,7 @@ __all__ = [
     "truncate_pair",
     "bert_inputs",
     "mask_tokens",
+    "check_corruption",
     "corrupt_chosen",
     "NSPPair",
     "nsp_pairs",
@@ -164,17 +165,11 @@ def mask_tokens(
     4. ``torch.randint(vocab_size)``: the random tokens.
     Probabilities are float32 tensors. ``input_ids`` is not modified.
     """
-    check_tokens("input_ids", input_ids)
-    if input_ids.dtype != torch.long:  # a narrower dtype would turn the -100 labels into token ids
-        raise TypeError(f"input_ids must be torch.long (int64), as labels hold -100; got {input_ids.dtype}: "
-                        "call .long() on them first.")
+    check_corruption(input_ids, vocab_size, mask_token_id)
     shape = tuple(input_ids.shape)
     excluded = _check_01("special_tokens_mask", special_tokens_mask, shape)
     if attention_mask is not None:
         excluded = excluded | ~_check_01("attention_mask", attention_mask, shape)
-    check_int("vocab_size", vocab_size, "the random replacement is drawn from [0, vocab_size)")
-    if isinstance(mask_token_id, bool) or not isinstance(mask_token_id, int) or not 0 <= mask_token_id < vocab_size:
-        raise ValueError(f"mask_token_id must be an int id in [0, vocab_size={vocab_size}); got {mask_token_id!r}.")
     if not isinstance(generator, torch.Generator):
         raise TypeError(
             f"generator must be a torch.Generator (e.g. torch.Generator().manual_seed(0)); got {generator!r}."
@@ -185,6 +180,19 @@ def mask_tokens(
     probability = torch.full(shape, mlm_probability, dtype=torch.float32, device=input_ids.device)
     chosen = torch.bernoulli(probability.masked_fill_(excluded, 0.0), generator=generator).bool()
     return corrupt_chosen(input_ids, chosen, vocab_size, mask_token_id, generator)
+
+
+def check_corruption(input_ids: object, vocab_size: object, mask_token_id: object) -> None:
+    """The checks every MLM corruption makes (``mask_tokens``, SpanBERT's span masking): ``input_ids``
+    integer token ids of dtype torch.long (a narrower dtype would turn the -100 labels into ids),
+    ``vocab_size`` a positive int, ``mask_token_id`` an int id below it. TypeError or ValueError."""
+    check_tokens("input_ids", input_ids)
+    if input_ids.dtype != torch.long:
+        raise TypeError(f"input_ids must be torch.long (int64), as labels hold -100; got {input_ids.dtype}: "
+                        "call .long() on them first.")
+    check_int("vocab_size", vocab_size, "the random replacement is drawn from [0, vocab_size)")
+    if isinstance(mask_token_id, bool) or not isinstance(mask_token_id, int) or not 0 <= mask_token_id < vocab_size:
+        raise ValueError(f"mask_token_id must be an int id in [0, vocab_size={vocab_size}); got {mask_token_id!r}.")
 
 
 def corrupt_chosen(

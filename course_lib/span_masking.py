@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 
 from course_lib.arguments import check_int, check_tokens
-from course_lib.pretraining import corrupt_chosen
+from course_lib.pretraining import check_corruption, corrupt_chosen
 from course_lib.wordpiece import CONTINUATION_PREFIX, WordPieceTokenizer
 
 __all__ = [
@@ -288,13 +288,7 @@ def span_mask_tokens(
     ``mask_token_id`` outside the vocabulary, ``mlm_probability`` outside (0, 1], a bad ``p`` or
     ``max_span_words``, or an ``is_continuation`` that is not (vocab_size,) bool.
     """
-    check_tokens("input_ids", input_ids)
-    if input_ids.dtype != torch.long:  # a narrower dtype would turn the -100 labels into token ids
-        raise TypeError(f"input_ids must be torch.long (int64), as labels hold -100; got {input_ids.dtype}: "
-                        "call .long() on them first.")
-    check_int("vocab_size", vocab_size, "the random replacement is drawn from [0, vocab_size)")
-    if isinstance(mask_token_id, bool) or not isinstance(mask_token_id, int) or not 0 <= mask_token_id < vocab_size:
-        raise ValueError(f"mask_token_id must be an int id in [0, vocab_size={vocab_size}); got {mask_token_id!r}.")
+    check_corruption(input_ids, vocab_size, mask_token_id)
     if is_continuation is not None:
         _check_table(is_continuation, vocab_size)
     rows = sample_spans(input_ids, special_tokens_mask, generator, mlm_probability, is_continuation=is_continuation,
