@@ -3,6 +3,11 @@
 Answers are stored only as digests, so a notebook can check a learner's answer (in a
 graded cell or in the instant self-check widget) without printing it. To make a digest
 while authoring a lesson: ``python -m course_lib.quiz 01_rnn_limits q1 b``.
+
+Graded homework (``course_lib.grading.homework``) hands out the quiz with every digest replaced by
+``None``: the notebook then holds no answer material, the widget says self-check is off, and the
+answers are checked only when the work is graded (the hidden tests run on the grader's copy of the
+quiz, with its digests).
 """
 from __future__ import annotations
 
@@ -29,11 +34,12 @@ def digest(lesson: str, question: str, answer: object) -> str:
 
 @dataclass
 class Question:
-    """One question: a prompt, lettered options (empty for an integer answer), the answer's digest."""
+    """One question: a prompt, lettered options (empty for an integer answer), the answer's digest
+    (None in a graded homework notebook, which carries no answers)."""
 
     id: str
     prompt: str
-    answer_digest: str
+    answer_digest: str | None
     options: dict[str, str] = field(default_factory=dict)
 
 
@@ -43,9 +49,13 @@ class Quiz:
     def __init__(self, lesson: str, questions: list[Question]):
         self.lesson = lesson
         self.questions = {q.id: q for q in questions}
+        self.homework = any(q.answer_digest is None for q in questions)
 
     def is_correct(self, question: str, answer: object) -> bool:
-        """Whether ``answer`` is right for ``question``."""
+        """Whether ``answer`` is right for ``question``; in graded homework nobody can tell before grading."""
+        if self.questions[question].answer_digest is None:
+            raise CheckFailed(f"{question} is part of graded homework: its answer is not in this notebook and is "
+                              "checked when your work is graded.")
         return digest(self.lesson, question, answer) == self.questions[question].answer_digest
 
     def check_format(self, question: str, answer: object, name: str) -> None:
@@ -67,9 +77,12 @@ class Quiz:
             raise CheckFailed(f"`{name}` = {answer!r} is not the right answer to {question}; reread the section and try again.")
 
     def widget(self):
-        """Instant self-check: pick or type an answer, press Check, see ✓ or ✗."""
+        """Instant self-check: pick or type an answer, press Check, see ✓ or ✗ (off for graded homework)."""
         import ipywidgets as w
 
+        if self.homework:
+            return w.HTML("<b>Self-check is off for graded homework</b>: answer each question in its answer cell "
+                          "below; your answers are checked when your work is graded.")
         rows = []
         for q in self.questions.values():
             if q.options:

@@ -20,6 +20,12 @@ nbgrader runs the tests inside the student's own kernel, so before anything runs
   suite's round trips use it).
 - ``HideHiddenTests`` keeps hidden test code out of feedback: test cells show their visible
   part, and errors show their one-line message, not a traceback through hidden code.
+
+Written answers are graded by hand: in the solutions notebook each written-answer cell holds the
+model answer and, after a ``<!-- rubric -->`` line, its rubric (release replaces the whole cell with
+the answer stub, so neither reaches students). ``RebuildFromRelease`` puts a read-only rubric cell
+(model answer and rubric) after each written answer of the autograded copy, which formgrader shows
+the grader; ``HideHiddenTests`` leaves those cells out of feedback.
 """
 from __future__ import annotations
 
@@ -352,7 +358,7 @@ class RebuildFromRelease(NbGraderPreprocessor):
             if reasons:
                 self.log.warning("refused cell %s: %s", _grade_id(cell), "; ".join(reasons))
                 cell.source = refusal_source(_grade_id(cell) or "added by the student", reasons)
-        rebuilt.cells = _unique_ids(cells)
+        rebuilt.cells = _unique_ids(with_rubrics(cells, _source_notebook(self.config, info)))
         for note in dict.fromkeys(notes):
             self.log.warning("%s: %s", NOTE, note)
         return rebuilt, resources
@@ -374,6 +380,44 @@ class RebuildFromRelease(NbGraderPreprocessor):
 
     def preprocess_cell(self, cell, resources, index):
         return cell, resources
+
+
+RUBRIC = "<!-- rubric -->"
+
+
+def _source_notebook(config, info: dict) -> NotebookNode | None:
+    """The solutions notebook (nbgrader's source) the submission's notebook was made from, if it is there."""
+    coursedir = CourseDirectory(config=config)
+    path = Path(coursedir.format_path(coursedir.source_directory, ".", info["assignment"])) / f"{info['notebook']}.ipynb"
+    return nbformat.read(path, as_version=4) if path.is_file() else None
+
+
+def rubric(source: str) -> tuple[str, str]:
+    """(model answer, rubric) of a written-answer cell of the solutions notebook."""
+    model, _, text = source.partition(RUBRIC)
+    return model.strip(), text.strip()
+
+
+def is_rubric(cell: NotebookNode) -> bool:
+    return "rubric" in cell.get("metadata", {}).get("course", {})
+
+
+def with_rubrics(cells: list[NotebookNode], source: NotebookNode | None) -> list[NotebookNode]:
+    """``cells`` with a read-only rubric cell after each written answer (a graded markdown answer cell)
+    whose solutions cell has a rubric: for the grader in formgrader, never in feedback."""
+    written = {_grade_id(c): c for c in (source.cells if source else []) if c.cell_type == "markdown" and _is_answer(c)}
+    result = []
+    for cell in cells:
+        result.append(cell)
+        gid = _grade_id(cell) if cell.cell_type == "markdown" and _is_answer(cell) else None
+        model, text = rubric(written[gid].source) if gid in written else ("", "")
+        if text:
+            points = cell.metadata["nbgrader"].get("points", 0)
+            result.append(nbformat.v4.new_markdown_cell(
+                f"**Rubric for `{gid}` ({points:g} points)**, for the grader: students never see this cell.\n\n"
+                f"{text}\n\n*Model answer.* {model}",
+                metadata={"editable": False, "deletable": False, "course": {"rubric": gid}}))
+    return result
 
 
 def _unique_ids(cells: list[NotebookNode]) -> list[NotebookNode]:
@@ -480,7 +524,12 @@ _HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]
 
 
 class HideHiddenTests(NbGraderPreprocessor):
-    """Feedback shows visible tests and one-line failure messages, never hidden test code."""
+    """Feedback shows visible tests and one-line failure messages, never hidden test code nor the
+    graders' rubrics."""
+
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
+        nb.cells = [cell for cell in nb.cells if not is_rubric(cell)]
+        return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):
         meta = cell.metadata.get("nbgrader", {})

@@ -1,0 +1,508 @@
+"""Homework bundles: what students receive for one graded assignment, without its answers.
+
+Self-study hands out solutions/, the full course_lib and an instant quiz self-check; for graded
+homework each of those gives the answers away. ``python -m course_lib.grading.homework build LESSON
+--out DIR`` (``make homework LESSON=...``) writes::
+
+    DIR/<lesson>/<lesson>.ipynb      the released notebook, its quiz cell without answer digests
+    DIR/course_lib-<version>-py3-none-any.whl   course_lib without this lesson's references
+    DIR/README.md                    how to install and hand it in
+
+The lesson's references are the ``course_lib`` names its hidden tests forbid (``strict(forbid=...)``,
+``forbidden([...])``). In the bundle's copy of course_lib:
+
+- a reference the learner writes (an answer cell defines its name) becomes a stub that calls the
+  learner's own function or class of that name from the notebook (``__main__``), so the library's
+  later helpers and the experiments run on the learner's code; until it is defined the stub says so;
+- a forbidden helper no remaining code uses becomes a stub that raises; one still in use stays
+  (it is listed when the bundle is built);
+- private helpers nothing uses any more are dropped; ``course_lib.grading`` (the hidden tests'
+  machinery) is left out.
+
+Earlier lessons' references stay: later lessons build on them. Grading keeps the full course_lib
+and the self-study release: the rebuilt submission takes its read-only cells (the quiz with its
+digests) from notebooks/, so the hidden tests check the quiz answers. The bundle is scanned after it
+is built (``leaks``) for every solution body of the lesson, the source of every removed reference
+and the quiz's digests; building fails if any is found.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import io
+import re
+import shutil
+import sys
+import tarfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from course_lib.grading.course import ROOT, release_path, solution_path
+
+VERSION = "0.1.0"
+_REF = re.compile(r"""['"](course_lib\.[\w.]+)['"]""")
+_DIGEST = re.compile(r"""(['"])([0-9a-f]{20})\1""")
+_SOLUTION = re.compile(r"### BEGIN SOLUTION[^\n]*\n(.*?)^[ \t]*### END SOLUTION", re.S | re.M)
+
+HELPER = '''"""This course_lib is the homework edition for {lesson}: that lesson's exercises are yours to write.
+
+Where the library needs one of them, it calls your own function or class of that name, from the
+notebook you are running.
+"""
+import inspect
+import sys
+
+from course_lib.checks import Unanswered
+
+LESSON = {lesson!r}
+LEARNER = {learner!r}  # the names whose course version is the learner's own here
+
+
+def learner(module: str, name: str, stub: object) -> object:
+    """The notebook's own ``name``; Unanswered (shown as one line) while it is not defined."""
+    found = getattr(sys.modules.get("__main__"), name, None)
+    if found is None or found is stub:
+        raise Unanswered(f"`{{name}}` is an exercise of this homework ({{LESSON}}): the course library calls your "
+                         f"own `{{name}}`, which is not defined yet. Finish its exercise and run that cell, then this one.")
+    return found
+
+
+def call(module: str, name: str, stub: object, args: tuple, kwargs: dict) -> object:
+    """Call the learner's ``name``; an argument only the course's version takes is said in one line."""
+    own = learner(module, name, stub)
+    try:
+        inspect.signature(own).bind(*args, **kwargs)
+    except TypeError as error:
+        raise Unanswered(f"This cell calls `{{module}}.{{name}}`, which in this homework is your own `{{name}}`, "
+                         f"in a way only the course's version supports ({{error}}); it runs in the self-study edition.") from None
+    except ValueError:  # no signature to check (a builtin)
+        pass
+    return own(*args, **kwargs)
+
+
+def removed(module: str, name: str) -> None:
+    raise NotImplementedError(f"`{{module}}.{{name}}` belongs to the reference solution of {{LESSON}} and is not in "
+                              "the homework edition of course_lib.")
+
+
+class LearnerClass(type):
+    """A stand-in for a class the learner writes: calling it makes the learner's class."""
+
+    def __call__(cls, *args, **kwargs):
+        return learner(cls.__module__, cls.__name__, cls)(*args, **kwargs)
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, learner(cls.__module__, cls.__name__, cls))
+
+    def __subclasscheck__(cls, other):
+        return issubclass(other, learner(cls.__module__, cls.__name__, cls))
+'''
+
+
+@dataclass
+class Plan:
+    """What the bundle of one lesson does to course_lib: module -> names."""
+
+    learner: dict[str, set[str]] = field(default_factory=dict)   # stubs calling the learner's own
+    removed: dict[str, set[str]] = field(default_factory=dict)   # helpers replaced by a stub that raises
+    kept: list[str] = field(default_factory=list)                 # forbidden names the library still uses
+    dropped: list[str] = field(default_factory=list)              # private helpers nothing uses any more
+    broken: list[str] = field(default_factory=list)               # library classes built on a learner's class
+
+    def names(self) -> list[str]:
+        return sorted(f"{m}.{n}" for part in (self.learner, self.removed) for m, ns in part.items() for n in ns)
+
+
+def _meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def answer_names(nb) -> set[str]:
+    """Top-level names the lesson's answer cells define (functions, classes, values)."""
+    names: set[str] = set()
+    for cell in nb.cells:
+        if cell.cell_type == "code" and _meta(cell).get("solution"):
+            for node in ast.parse(cell.source).body:
+                if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                    names.add(node.name)
+                elif isinstance(node, ast.Assign):
+                    names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return names
+
+
+def forbidden_references(nb) -> set[str]:
+    """Every ``course_lib.`` name the lesson's test cells forbid."""
+    return {ref for cell in nb.cells if cell.cell_type == "code" and _meta(cell).get("grade")
+            for ref in _REF.findall(cell.source) if not ref.startswith("course_lib.grading")}
+
+
+def solution_bodies(nb) -> list[str]:
+    """What the lesson's answer cells hold in the solutions notebook: the code between the solution
+    markers (the whole cell without them), and the model text of written answers."""
+    bodies = []
+    for cell in nb.cells:
+        if _meta(cell).get("solution"):
+            found = _SOLUTION.findall(cell.source)
+            bodies.extend(found or [cell.source])
+    return [b for b in bodies if b.strip()]
+
+
+def quiz_digests(nb) -> set[str]:
+    return {d for cell in nb.cells if cell.cell_type == "code" and "Question(" in cell.source
+            for _, d in _DIGEST.findall(cell.source)}
+
+
+def _package_files(lib: Path) -> dict[str, str]:
+    """Module path (relative to lib's parent) -> source, for every module but course_lib.grading."""
+    return {str(p.relative_to(lib.parent)): p.read_text() for p in sorted(lib.rglob("*.py"))
+            if "grading" not in p.relative_to(lib).parts and "__pycache__" not in p.parts}
+
+
+def _module_of(path: str) -> str:
+    return path[:-3].replace("/", ".").removesuffix(".__init__")
+
+
+def _top_level(tree: ast.Module) -> dict[str, ast.stmt]:
+    return {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+
+
+def _identifiers(nodes) -> set[str]:
+    """Every name, attribute and imported name the nodes use (a conservative view of what they need)."""
+    found: set[str] = set()
+    for top in nodes:
+        for node in ast.walk(top):
+            if isinstance(node, ast.Name):
+                found.add(node.id)
+            elif isinstance(node, ast.Attribute):
+                found.add(node.attr)
+            elif isinstance(node, ast.alias):
+                found.add(node.name.split(".")[-1])
+    return found
+
+
+def plan(lesson: str, files: dict[str, str], root: Path = ROOT) -> Plan:
+    """Which names the bundle of ``lesson`` stubs, removes or keeps (see the module's docstring)."""
+    source = nbformat.read(solution_path(lesson, root), as_version=4)
+    defined = answer_names(source)
+    modules = {_module_of(path): path for path in files}
+    trees = {path: ast.parse(text) for path, text in files.items()}
+    candidates: dict[str, set[str]] = {}
+    for ref in forbidden_references(source):
+        parts = ref.split(".")
+        for cut in range(len(parts) - 1, 1, -1):
+            module = ".".join(parts[:cut])
+            if module in modules and parts[cut] in _top_level(trees[modules[module]]):
+                candidates.setdefault(module, set()).add(parts[cut])
+                break
+    for module in list(candidates):  # answers that define a name of a module the lesson forbids from
+        candidates[module] |= defined & set(_top_level(trees[modules[module]]))
+    result = Plan()
+    targets = {(m, n) for m, names in candidates.items() for n in names}
+    notebook = [c.source for c in source.cells if c.cell_type == "code" and not _meta(c).get("solution")]
+    used = set()
+    for path, tree in trees.items():
+        module = _module_of(path)
+        used |= _identifiers(n for n in tree.body if not (module, getattr(n, "name", None)) in targets)
+    for text in notebook:
+        try:
+            used |= _identifiers([ast.parse(text)])
+        except SyntaxError:
+            pass
+    for module, name in sorted(targets):
+        if name in defined:
+            result.learner.setdefault(module, set()).add(name)
+        elif name not in used:
+            result.removed.setdefault(module, set()).add(name)
+        else:
+            result.kept.append(f"{module}.{name}")
+    return result
+
+
+def _stub(module: str, name: str, node: ast.stmt, learner: bool) -> str:
+    if isinstance(node, ast.ClassDef) and learner:
+        return (f"from course_lib._homework import LearnerClass as _LearnerClass  # noqa: E402\n\n\n"
+                f"class {name}(metaclass=_LearnerClass):\n"
+                f'    """Homework: your own `{name}` from the notebook (an exercise of this lesson)."""\n')
+    call = "learner" if learner else "removed"
+    body = (f"return __import__('course_lib._homework', fromlist=['call']).call({module!r}, {name!r}, {name}, args, kwargs)"
+            if learner else
+            f"__import__('course_lib._homework', fromlist=['removed']).removed({module!r}, {name!r})")
+    what = "your own" if call == "learner" else "not in the homework edition:"
+    return (f"def {name}(*args, **kwargs):\n"
+            f'    """Homework: {what} `{name}` (an exercise of this lesson)."""\n'
+            f"    {body}\n")
+
+
+def _replace(text: str, replacements: dict[str, str]) -> str:
+    """``text`` with the top-level definitions named in ``replacements`` replaced (decorators included)."""
+    tree = ast.parse(text)
+    lines = text.splitlines(keepends=True)
+    nodes = _top_level(tree)
+    for name in sorted(replacements, key=lambda n: -nodes[n].lineno):
+        node = nodes[name]
+        start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
+        lines[start:node.end_lineno] = [replacements[name]]
+    return "".join(lines)
+
+
+def transform(lesson: str, files: dict[str, str], root: Path = ROOT) -> tuple[dict[str, str], Plan]:
+    """The bundle's course_lib sources and what was done to them."""
+    result = plan(lesson, files, root)
+    files = dict(files)
+    paths = {_module_of(p): p for p in files}
+    for module in sorted(set(result.learner) | set(result.removed)):
+        path = paths[module]
+        nodes = _top_level(ast.parse(files[path]))
+        replacements = {n: _stub(module, n, nodes[n], True) for n in result.learner.get(module, ())}
+        replacements |= {n: _stub(module, n, nodes[n], False) for n in result.removed.get(module, ())}
+        files[path] = _replace(files[path], replacements)
+    touched = {paths[m] for m in set(result.learner) | set(result.removed)}
+    while True:  # private helpers that nothing uses any more
+        trees = {p: ast.parse(t) for p, t in files.items()}
+        dead = {}
+        for path in touched:
+            for name, node in _top_level(trees[path]).items():
+                if name.startswith("_") and not name.startswith("__"):
+                    others = [n for p, t in trees.items() for n in t.body if not (p == path and n is node)]
+                    if name not in _identifiers(others):
+                        dead.setdefault(path, {})[name] = ""
+        if not dead:
+            break
+        for path, names in dead.items():
+            files[path] = _replace(files[path], names)
+            result.dropped += [f"{_module_of(path)}.{n}" for n in names]
+    classes = {n for m, ns in result.learner.items() for n in ns if isinstance(_top_level(ast.parse(files[paths[m]]))[n], ast.ClassDef)}
+    for path, text in files.items():
+        for node in ast.parse(text).body:
+            bases = {b.id if isinstance(b, ast.Name) else getattr(b, "attr", None) for b in getattr(node, "bases", [])}
+            if isinstance(node, ast.ClassDef) and bases & classes and node.name not in classes:
+                result.broken.append(f"{_module_of(path)}.{node.name} (built on {', '.join(sorted(bases & classes))})")
+    files["course_lib/_homework.py"] = HELPER.format(lesson=lesson, learner=sorted({n for ns in result.learner.values() for n in ns}))
+    files["course_lib/checks.py"] = _provide_only_others(files["course_lib/checks.py"])
+    result.removed = {m: ns - {n.rsplit(".", 1)[1] for n in result.dropped} for m, ns in result.removed.items()}
+    result.kept = [n for n in result.kept if n not in result.dropped]
+    return files, result
+
+
+def _provide_only_others(text: str) -> str:
+    """checks.py whose ``provided`` leaves the learner's own definitions of this lesson's exercises in place:
+    in the homework edition the course's version of them is the learner's (a test cell that provides it
+    would otherwise hide the learner's definition from the library's stubs)."""
+    node = _top_level(ast.parse(text))["provided"]
+    lines = text.splitlines(keepends=True)
+    line = ("    names = {k: v for k, v in names.items() if k not in "
+            "__import__('course_lib._homework', fromlist=['LEARNER']).LEARNER}\n")
+    lines.insert(node.body[1].lineno - 1, line)
+    return "".join(lines)
+
+
+def homework_notebook(nb):
+    """The released notebook with the quiz's answer digests removed: its widget says self-check is off."""
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "Question(" in cell.source and _DIGEST.search(cell.source):
+            cell.source = _DIGEST.sub("None", cell.source)
+    return nb
+
+
+def _wheel(files: dict[str, str], extra: dict[str, bytes], out: Path) -> Path:
+    """A pure-Python wheel of ``files`` (and ``extra`` data files at the wheel's root)."""
+    import base64
+    import hashlib
+
+    name = f"course_lib-{VERSION}"
+    path = out / f"{name}-py3-none-any.whl"
+    records = []
+    members = {p: t.encode() for p, t in files.items()} | extra
+    members[f"{name}.dist-info/METADATA"] = (
+        f"Metadata-Version: 2.1\nName: course_lib\nVersion: {VERSION}\nRequires-Python: >=3.11\n"
+        "Summary: Helper library of the attention, Transformers and BERT course (homework edition)\n").encode()
+    members[f"{name}.dist-info/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: course_lib.grading.homework\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    members[f"{name}.dist-info/top_level.txt"] = b"course_lib\n"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as wheel:
+        for member, data in sorted(members.items()):
+            wheel.writestr(zipfile.ZipInfo(member, (2020, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            records.append(f"{member},sha256={digest},{len(data)}")
+        records.append(f"{name}.dist-info/RECORD,,")
+        wheel.writestr(zipfile.ZipInfo(f"{name}.dist-info/RECORD", (2020, 1, 1, 0, 0, 0)), "\n".join(records) + "\n")
+    return path
+
+
+README = """# {lesson}: graded homework
+
+1. Install the course's pinned stack (requirements.txt of the course, without its `-e .` line), then this
+   assignment's library: `pip install --force-reinstall --no-deps {wheel}`.
+2. Open `{lesson}/{lesson}.ipynb` in JupyterLab and work through it. Where the library needs one of this
+   assignment's exercises, it calls your own function from the notebook.
+3. The quiz's self-check is off for graded homework: your answers are checked when the work is graded.
+   Hand in `{lesson}.ipynb` as your instructor says.
+"""
+
+
+def build(lesson: str, out: Path, root: Path = ROOT) -> tuple[Path, Plan]:
+    """Write the homework bundle of ``lesson`` under ``out`` and check it holds no answers."""
+    if not solution_path(lesson, root).exists():
+        raise ValueError(f"no lesson {lesson!r} in {root / 'solutions'}")
+    out = Path(out)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    shutil.copytree(release_path(lesson, root).parent, out / lesson, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    nb = nbformat.read(out / lesson / f"{lesson}.ipynb", as_version=4)
+    nbformat.write(homework_notebook(nb), out / lesson / f"{lesson}.ipynb")
+    files, done = transform(lesson, _package_files(root / "course_lib"), root)
+    assets = {str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "assets").rglob("*")) if p.is_file()}
+    wheel = _wheel(files, assets, out)
+    (out / "README.md").write_text(README.format(lesson=lesson, wheel=wheel.name))
+    found = leaks(out, lesson, root)
+    if found:
+        raise RuntimeError(f"the homework bundle of {lesson} still holds answers: {found}")
+    return out, done
+
+
+# ---------------------------------------------------------------------------------------------
+# The scan: everything in a bundle, zip and tar members included, against the lesson's answers.
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _normalised(text: str) -> str:
+    """Python code as ``ast.unparse`` writes it without docstrings (comments and layout gone), squashed;
+    anything else squashed."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return _squash(text)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(
+                getattr(body[0], "value", None), ast.Constant) and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+    return _squash(ast.unparse(tree))
+
+
+def needles(lesson: str, root: Path = ROOT) -> dict[str, str]:
+    """What must not be in the bundle: description -> normalised text."""
+    source = nbformat.read(solution_path(lesson, root), as_version=4)
+    found = {f"solution body {i}": _normalised(body) for i, body in enumerate(solution_bodies(source))}
+    found |= {f"quiz digest {d}": d for d in quiz_digests(source)}
+    files = _package_files(root / "course_lib")
+    paths = {_module_of(p): p for p in files}
+    for module, names in plan(lesson, files, root).learner.items():
+        nodes = _top_level(ast.parse(files[paths[module]]))
+        for name in names:
+            body = _normalised(ast.unparse(ast.Module(body=nodes[name].body, type_ignores=[])))
+            found[f"reference {module}.{name}"] = body
+    return {k: v for k, v in found.items() if v and v != "pass"}
+
+
+def _texts(name: str, data: bytes):
+    """(name, text) of a file and, for a zip or tar, of every member, recursively."""
+    if name.endswith((".whl", ".zip")):
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            for member in z.namelist():
+                yield from _texts(f"{name}!{member}", z.read(member))
+    elif name.endswith((".tar.gz", ".tgz", ".tar")):
+        with tarfile.open(fileobj=io.BytesIO(data)) as t:
+            for member in t.getmembers():
+                if member.isfile():
+                    yield from _texts(f"{name}!{member.name}", t.extractfile(member).read())
+    else:
+        text = data.decode("utf-8", errors="replace")
+        yield name, text
+        if name.endswith(".ipynb"):
+            for i, cell in enumerate(nbformat.reads(text, as_version=4).cells):
+                yield f"{name}#cell{i}", cell.source
+
+
+def scan(directory: Path, wanted: dict[str, str]) -> list[str]:
+    """Every (what, where) pair of a needle found in a file under ``directory``."""
+    hits = []
+    for path in sorted(Path(directory).rglob("*")):
+        if path.is_file():
+            for name, text in _texts(str(path.relative_to(directory)), path.read_bytes()):
+                forms = {_squash(text), _normalised(text)}
+                hits += [f"{what} in {name}" for what, needle in wanted.items() if any(needle in f for f in forms)]
+    return hits
+
+
+def leaks(directory: Path, lesson: str, root: Path = ROOT) -> list[str]:
+    return scan(directory, needles(lesson, root))
+
+
+# ---------------------------------------------------------------------------------------------
+# The instructor's guide: run time, what a lesson builds on and how its points split, read from the notebooks.
+
+_RUN_TIME = re.compile(r"\*\*Expected run time:\*\* ([^(]*?) on a laptop CPU")
+_IMPORTS = re.compile(r"^\s*(?:from course_lib(?:\.(\w+))? import ([\w, ()]+)|import course_lib\.(\w+))", re.M)
+
+
+def guide_rows(root: Path = ROOT) -> list[dict[str, str]]:
+    """Per lesson: the notebook's own run-time statement, the earlier lessons whose modules it imports,
+    and its points (autograded exercises, autograded quiz, written answers graded by hand)."""
+    from course_lib.grading.course import lessons
+
+    owner: dict[str, str] = {}  # course_lib module -> the first lesson whose references it holds
+    rows = []
+    for lesson in lessons(root):
+        nb = nbformat.read(solution_path(lesson, root), as_version=4)
+        for ref in sorted(forbidden_references(nb)):
+            owner.setdefault(ref.split(".")[1], lesson)
+        used = set()
+        for cell in nb.cells:
+            if cell.cell_type == "code" and not _meta(cell).get("grade"):
+                for module, names, plain in _IMPORTS.findall(cell.source):
+                    used |= {module or plain} if module or plain else {n.strip(" ()") for n in names.split(",")}
+        earlier = sorted({owner[m] for m in used if owner.get(m) and owner[m] < lesson})
+        points = {"exercises": 0.0, "quiz": 0.0, "written": 0.0}
+        for cell in nb.cells:
+            meta = _meta(cell)
+            if meta.get("grade"):
+                kind = ("written" if cell.cell_type == "markdown" else
+                        "quiz" if re.fullmatch(r"test_q\d+", meta["grade_id"]) else "exercises")
+                points[kind] += float(meta.get("points", 0))
+        text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        run = _RUN_TIME.search(text)
+        rows.append({"lesson": f"`{lesson}`", "run time (solution, CPU)": run.group(1) if run else "?",
+                     "uses code of": ", ".join(l[:2] for l in earlier) or "none",
+                     **{k: f"{v:g}" for k, v in points.items()}, "total": f"{sum(points.values()):g}"})
+    return rows
+
+
+def guide_table(root: Path = ROOT) -> str:
+    rows = guide_rows(root)
+    head = list(rows[0])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    return "\n".join(lines + ["| " + " | ".join(row[h] for h in head) + " |" for row in rows]) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Build what students receive for one graded assignment.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    command = sub.add_parser("build", help="write the homework bundle of LESSON")
+    command.add_argument("lesson")
+    command.add_argument("--out", type=Path, help="default: grading/homework/LESSON")
+    sub.add_parser("guide", help="print the instructor guide's table (run time, prerequisites, points per lesson)")
+    args = parser.parse_args(argv)
+    if args.command == "guide":
+        print(guide_table(), end="")
+        return
+    out = args.out or ROOT / "grading" / "homework" / args.lesson
+    out, done = build(args.lesson, out)
+    print(f"homework bundle of {args.lesson} in {out}")
+    print(f"  calls the learner's own: {', '.join(f'{m}.{n}' for m, ns in sorted(done.learner.items()) for n in sorted(ns))}")
+    for label, names in (("removed", [f"{m}.{n}" for m, ns in sorted(done.removed.items()) for n in sorted(ns)]),
+                         ("private helpers dropped", done.dropped),
+                         ("forbidden but kept (the library still uses them)", done.kept),
+                         ("library classes built on them, unusable in this bundle", done.broken)):
+        if names:
+            print(f"  {label}: {', '.join(sorted(names))}")
+    print("  scanned: no solution body, removed reference or quiz digest in it")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

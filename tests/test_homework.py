@@ -1,0 +1,190 @@
+"""Homework bundles (course_lib.grading.homework): what students receive holds no answers, runs on the
+learner's own code, and a homework submission grades as a self-study one does."""
+from __future__ import annotations
+
+import copy
+import html
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_lib.grading import autograde, course, homework, preprocessors
+from course_lib.quiz import Question, Quiz
+from lessons import LESSONS, ROOT, per_lesson
+
+
+@pytest.fixture(scope="module")
+def bundles(tmp_path_factory):
+    cache: dict[str, Path] = {}
+
+    def build(lesson: str) -> Path:
+        if lesson not in cache:
+            cache[lesson] = homework.build(lesson, tmp_path_factory.mktemp("homework") / lesson)[0]
+        return cache[lesson]
+
+    return build
+
+
+def unpacked(bundle: Path, into: Path) -> Path:
+    """The bundle's wheel unpacked, as pip would install it (a directory for PYTHONPATH)."""
+    with zipfile.ZipFile(next(bundle.glob("*.whl"))) as wheel:
+        wheel.extractall(into)
+    return into
+
+
+@pytest.mark.parametrize("lesson", per_lesson())
+def test_bundle_holds_no_answers(lesson, bundles):
+    bundle = bundles(lesson)
+    wanted = homework.needles(lesson)
+    kinds = {what.split(" ")[0] for what in wanted}
+    assert {"solution", "reference", "quiz"} <= kinds, f"{lesson}: nothing to look for ({sorted(wanted)})"
+    # the scan finds each needle where it really is: the solutions, the full course_lib, the self-study release
+    assert not [w for w in wanted if w.startswith("solution") and not homework.scan(ROOT / "solutions" / lesson, {w: wanted[w]})]
+    refs = {w: v for w, v in wanted.items() if w.startswith("reference")}
+    assert set(w.split(" in ")[0] for w in homework.scan(ROOT / "course_lib", refs)) == set(refs)
+    quiz = {w: v for w, v in wanted.items() if w.startswith("quiz")}
+    assert set(w.split(" in ")[0] for w in homework.scan(ROOT / "notebooks" / lesson, quiz)) == set(quiz)
+    # and none of it is anywhere in the bundle, the wheel's members included
+    assert homework.scan(bundle, wanted) == []
+    with zipfile.ZipFile(next(bundle.glob("*.whl"))) as wheel:
+        names = wheel.namelist()
+    assert "course_lib/_homework.py" in names and not [n for n in names if n.startswith("course_lib/grading")]
+    nb = nbformat.read(bundle / lesson / f"{lesson}.ipynb", as_version=4)
+    quiz_cells = [c for c in nb.cells if c.cell_type == "code" and "Question(" in c.source]
+    assert quiz_cells and all("None" in c.source for c in quiz_cells)
+
+
+def test_quiz_without_digests_is_homework():
+    quiz = Quiz("lesson", [Question("q1", "pick", None, {"a": "x", "b": "y"}), Question("q2", "count", None)])
+    assert quiz.homework
+    assert "Self-check is off for graded homework" in quiz.widget().value
+    quiz.check_format("q1", "b", "answer_q1")  # the visible check still works
+    with pytest.raises(Exception, match="graded homework"):
+        quiz.is_correct("q1", "a")
+
+
+def test_stubs_call_the_learners_own_code(bundles, tmp_path):
+    """The bundle's library calls the notebook's (``__main__``'s) function of the exercise's name, says so
+    in one line while there is none, and a test cell that provides the course's version leaves it alone."""
+    lib = unpacked(bundles("02_attention"), tmp_path / "lib")
+    script = """
+import torch, course_lib
+from course_lib import attention, checks
+from course_lib.checks import Unanswered
+assert course_lib.__file__.startswith(LIB), course_lib.__file__
+try:
+    attention.masked_softmax(torch.zeros(2, 3))
+except Unanswered as error:
+    assert "masked_softmax` is an exercise of this homework" in str(error), error
+else:
+    raise AssertionError("no learner's masked_softmax yet: the stub must say so")
+def masked_softmax(scores, mask=None):
+    return torch.full_like(scores, 7.0)
+assert attention.masked_softmax(torch.zeros(2, 3)).eq(7).all()
+with checks.provided({"masked_softmax": attention.masked_softmax}):
+    assert attention.masked_softmax(torch.zeros(2, 3)).eq(7).all()
+class AdditiveAttention(torch.nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.d = d
+made = attention.AdditiveAttention(5)
+assert type(made) is AdditiveAttention and made.d == 5 and isinstance(made, attention.AdditiveAttention)
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", f"LIB = {str(lib)!r}\n{script}"], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(lib)}, cwd=tmp_path)
+    assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_homework_submission_grades_as_self_study(bundles, tmp_path):
+    """Graded against the self-study release, with the full course_lib: the homework notebook with the right
+    answers scores full marks (its quiz checked by the hidden tests), the untouched one zero."""
+    lesson = "01_rnn_limits"
+    handed_out = nbformat.read(bundles(lesson) / lesson / f"{lesson}.ipynb", as_version=4)
+    answers = autograde.cells_by_id(autograde.solved(lesson))
+    solved = copy.deepcopy(handed_out)
+    for gid, cell in autograde.cells_by_id(solved).items():
+        if cell.metadata["nbgrader"].get("solution"):
+            cell.source = answers[gid].source if cell.cell_type == "code" else f"My own answer to {gid}."
+    course_dir = course.scratch_course([lesson], tmp_path)
+    course.generate([lesson], course_dir)
+    autograde.submit(course_dir, "solved", lesson, solved)
+    autograde.submit(course_dir, "untouched", lesson, handed_out)
+    outcomes = autograde.grade_class(course_dir, lesson, workers=1, timeout=600, skip_experiments=True)
+    assert all(o.status == "graded" for o in outcomes), outcomes
+    scores = autograde.scores(course_dir, lesson)
+    release = nbformat.read(course.release_path(lesson), as_version=4)
+    full = {gid: float(c.metadata["nbgrader"]["points"]) for gid, c in autograde.cells_by_id(release).items()
+            if c.metadata["nbgrader"].get("grade") and not c.metadata["nbgrader"].get("solution")}
+    assert any(gid.startswith("test_q") for gid in full)
+    assert {gid: scores["solved"][gid] for gid in full} == full
+    assert {gid: scores["untouched"][gid] for gid in full} == {gid: 0 for gid in full}
+    # the grader sees each written answer's rubric in the autograded copy (formgrader shows it); feedback does not
+    graded = nbformat.read(course_dir / "grading" / "autograded" / "solved" / lesson / f"{lesson}.ipynb", as_version=4)
+    written = [i for i, c in enumerate(graded.cells) if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution")]
+    assert written and all(preprocessors.is_rubric(graded.cells[i + 1]) for i in written)
+    rubrics = [rubric_text(c.source) for c in graded.cells if preprocessors.is_rubric(c)]
+    assert all(r in c.source for r, c in zip(rubrics, (graded.cells[i + 1] for i in written)))
+    course.nbgrader(["generate_feedback", lesson], cwd=course_dir)
+    feedback = (course_dir / "grading" / "feedback" / "solved" / lesson / f"{lesson}.html").read_text()
+    assert "My own answer to" in feedback and "Rubric for" not in feedback
+    assert not [r for r in rubrics if r[:60] in html.unescape(feedback)]
+
+
+def rubric_text(source: str) -> str:
+    return source.split("\n\n", 1)[1].split("\n\n*Model answer.*")[0]
+
+
+@pytest.mark.parametrize("lesson", [l for l in LESSONS])
+def test_every_written_answer_has_a_rubric_kept_from_students(lesson):
+    """Each written answer's solutions cell holds a rubric (full marks, 1 point, 0) after the model answer;
+    neither is in the released notebook."""
+    source = nbformat.read(course.solution_path(lesson), as_version=4)
+    written = [c for c in source.cells if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution")]
+    assert written
+    for cell in written:
+        model, text = preprocessors.rubric(cell.source)
+        gid = cell.metadata["nbgrader"]["grade_id"]
+        assert model and all(part in text for part in ("**Full marks", "**1 point:**", "**0:**")), f"{lesson} {gid}: no rubric"
+        found = homework.scan(ROOT / "notebooks" / lesson, {"rubric": " ".join(text.split()), "model": " ".join(model.split())})
+        assert not found, f"{lesson} {gid}: {found}"
+
+
+def test_readme_guide_table_matches_the_notebooks():
+    table = homework.guide_table()
+    assert table in (ROOT / "README.md").read_text(), (
+        "README's instructor guide table is stale: replace it with `python -m course_lib.grading.homework guide`")
+
+
+def test_solved_homework_notebook_runs_on_the_homework_library(bundles, tmp_path):
+    """Top to bottom (small budget), the learner's answers in, on the bundle's course_lib: every experiment runs."""
+    lesson = "02_attention"
+    bundle = bundles(lesson)
+    lib = unpacked(bundle, tmp_path / "lib")
+    nb = nbformat.read(bundle / lesson / f"{lesson}.ipynb", as_version=4)
+    answers = autograde.cells_by_id(autograde.solved(lesson))
+    for gid, cell in autograde.cells_by_id(nb).items():
+        if cell.metadata["nbgrader"].get("solution"):
+            cell.source = answers[gid].source
+    nb.cells.append(nbformat.v4.new_code_cell(
+        f"import course_lib\nassert course_lib.__file__.startswith({str(lib)!r})\n"
+        "assert attention.scaled_dot_product_attention.__doc__.startswith('Homework')"))
+    from nbclient import NotebookClient
+
+    env = {"PYTHONPATH": str(lib), "NBGRADER_EXECUTION": "1"}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        NotebookClient(nb, timeout=300, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    finally:
+        for k, v in saved.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+
+
+def test_make_homework_names_the_command():
+    assert "course_lib.grading.homework build $(LESSON)" in (ROOT / "Makefile").read_text()
