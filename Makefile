@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup browser sandbox lab test release benchmark grade
+.PHONY: setup browser sandbox lab test release benchmark grade homework
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,3 +39,7 @@ benchmark: setup  ## run times, autograde times and points per lesson
 grade: setup  ## grade every submission of LESSON in parallel: make grade LESSON=01_rnn_limits
 	@test -n "$(LESSON)" || (echo "say which lesson to grade: make grade LESSON=01_rnn_limits" >&2; exit 2)
 	$(PY) -m course_lib.grading.autograde grade $(LESSON)
+
+homework: setup  ## what students receive for graded homework, without the answers: make homework LESSON=02_attention [OUT=dir]
+	@test -n "$(LESSON)" || (echo "say which lesson: make homework LESSON=02_attention" >&2; exit 2)
+	$(PY) -m course_lib.grading.homework build $(LESSON) $(if $(OUT),--out $(OUT))
