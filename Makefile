@@ -28,6 +28,7 @@ lab: setup  ## open the course in JupyterLab (start with notebooks/01_rnn_limits
 
 test: setup browser sandbox  ## the whole test suite, on both cores (as root: grading is also tested as the account coursegrader)
 	@[ "$$(id -u)" != 0 ] || id coursegrader >/dev/null 2>&1 || useradd --create-home --shell /usr/sbin/nologin coursegrader
+	@[ "$$(id -u)" != 0 ] || for a in courseinstructor coursealice coursebob; do id $$a >/dev/null 2>&1 || useradd --no-create-home --shell /usr/sbin/nologin $$a; done  # the exchange test's instructor and students
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 release: setup  ## strip solution outputs and regenerate notebooks/ from solutions/

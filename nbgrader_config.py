@@ -69,3 +69,15 @@ c.Autograde.autograde_preprocessors = [
     ResilientExecute if p is Execute else p for p in Autograde.class_traits()["autograde_preprocessors"].default()
 ]
 c.GenerateFeedback.preprocessors = [HideHiddenTests, *GenerateFeedback.class_traits()["preprocessors"].default()]
+
+# Homework through nbgrader's exchange (README, "Homework through the exchange"; tests/test_exchange.py):
+# one exchange per student, never nbgrader's shared /usr/local/share/nbgrader/exchange, where anyone who
+# learns a submission's name or a feedback file's hash can open it (nbgrader makes them 0777/0644). Each
+# student's exchange is /srv/nbgrader/students/<student>/exchange, inside a folder an administrator makes
+# once (owner the instructor, group the student's own, mode 0750; /srv/nbgrader/students 0711): only the
+# instructor and that student can enter it. The instructor names a student's exchange on every exchange
+# command (--Exchange.root=...); the default is the running account's own, which the instructor has not
+# got, so a command that forgets it fails instead of releasing anything.
+import getpass  # noqa: E402
+
+c.Exchange.root = os.path.join("/srv/nbgrader/students", getpass.getuser(), "exchange")
