@@ -72,13 +72,12 @@ def _exists(account: str) -> bool:
     return True
 
 
-def as_account(account: str, command: list[str], cwd: Path, home: Path) -> subprocess.CompletedProcess:
-    """Run ``command`` as ``account`` with ``home`` as its home (the suite's way of running as an
-    ordinary account, tests/test_sandbox.py, pointed at ``account``)."""
+def as_account(account: str, home: Path) -> list[str]:
+    """What a command is prefixed with to run as ``account`` with ``home`` as its home (the suite's way
+    of running as an ordinary account, tests/test_sandbox.py, pointed at ``account``)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(test_sandbox, "ACCOUNT", account)
-        argv = test_sandbox.as_ordinary_account(command, home)
-    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
+        return test_sandbox.as_ordinary_account([], home)
 
 
 class Loop:
@@ -88,6 +87,7 @@ class Loop:
         self.top = top
         self.course = top / "course"
         self.exchange = top / "students"  # /srv/nbgrader/students in the README
+        self.prefixes = {account: as_account(account, self.home(account)) for account in (INSTRUCTOR, *STUDENTS)}
 
     def home(self, account: str) -> Path:
         return self.top / "homes" / account
@@ -96,9 +96,13 @@ class Loop:
         """The student's nbgrader exchange (``Exchange.root``)."""
         return self.exchange / student / "exchange"
 
-    def nbgrader(self, account: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    def run(self, account: str, *command: str) -> subprocess.CompletedProcess:
+        """``command`` run as ``account``: the instructor in the course, a student in their home."""
         cwd = self.course if account == INSTRUCTOR else self.home(account)
-        result = as_account(account, [sys.executable, "-m", "nbgrader", *args], cwd, self.home(account))
+        return subprocess.run([*self.prefixes[account], *command], cwd=cwd, capture_output=True, text=True)
+
+    def nbgrader(self, account: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        result = self.run(account, sys.executable, "-m", "nbgrader", *args)
         if check:
             assert result.returncode == 0, f"{account}: nbgrader {' '.join(args)}\n{result.stdout}\n{result.stderr}"
         return result
@@ -113,18 +117,16 @@ class Loop:
         """The student puts the solution of ``answer_id`` (from solutions/) into its answer cell."""
         path = self.home(student) / LESSON / f"{LESSON}.ipynb"
         source = autograde.cells_by_id(autograde.solved(LESSON))[answer_id].source
-        edit = ("import sys, nbformat\nfrom course_lib.grading.autograde import with_answer\n"
-                "path, answer_id, source = sys.argv[1:]\n"
-                "nbformat.write(with_answer(nbformat.read(path, as_version=4), answer_id, source), path)")
-        result = as_account(student, [sys.executable, "-c", edit, str(path), answer_id, source],
-                            self.home(student), self.home(student))
+        edit = ("import json, sys\npath, answer_id, source = sys.argv[1:]\nnb = json.load(open(path))\n"
+                "[cell] = [c for c in nb['cells'] if c['metadata'].get('nbgrader', {}).get('grade_id') == answer_id]\n"
+                "cell['source'] = source\njson.dump(nb, open(path, 'w'))")
+        result = self.run(student, sys.executable, "-c", edit, str(path), answer_id, source)
         assert result.returncode == 0, result.stderr
 
     def probe(self, account: str, actions: list[tuple[str, Path]]) -> list:
         """What ``account`` gets for each (list | open | write, path): the listing, "opened", "written",
         or the name of the error."""
-        result = as_account(account, [sys.executable, "-c", PROBE, json.dumps([(a, str(p)) for a, p in actions])],
-                            self.home(account), self.home(account))
+        result = self.run(account, sys.executable, "-c", PROBE, json.dumps([(a, str(p)) for a, p in actions]))
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)
 
@@ -206,8 +208,8 @@ def loop():
         loop.student(BOB, "submit", LESSON, f"--student={ALICE}")  # forged: Alice's name, later than hers
         for student in STUDENTS:
             loop.instructor("collect", LESSON, "--update", f"--student={student}", f"--Exchange.root={loop.root(student)}")
-        grade = as_account(INSTRUCTOR, [sys.executable, "-m", "course_lib.grading.autograde", "grade", LESSON,
-                                        "--course-dir", str(loop.course)], loop.course, loop.home(INSTRUCTOR))
+        grade = loop.run(INSTRUCTOR, sys.executable, "-m", "course_lib.grading.autograde", "grade", LESSON,
+                         "--course-dir", str(loop.course))
         assert grade.returncode == 0, grade.stdout + grade.stderr
         loop.instructor("generate_feedback", LESSON)
         for student in STUDENTS:
