@@ -92,13 +92,21 @@ class LearnerClass(type):
     """A stand-in for a class the learner writes: calling it makes the learner's class."""
 
     def __call__(cls, *args, **kwargs):
-        return learner(cls.__module__, cls.__name__, cls)(*args, **kwargs)
+        own = call(cls.__module__, cls.__name__, cls, args, kwargs)
+        for table in vars(sys.modules[cls.__module__]).values():  # tables keyed by the course's class
+            if isinstance(table, dict) and cls in table:
+                table.setdefault(type(own), table[cls])
+        return own
 
-    def __instancecheck__(cls, obj):
-        return isinstance(obj, learner(cls.__module__, cls.__name__, cls))
+    def _own(cls):
+        found = getattr(sys.modules.get("__main__"), cls.__name__, None)
+        return found if isinstance(found, type) and found is not cls else None
+
+    def __instancecheck__(cls, obj):  # nothing is an instance of a class not written yet
+        return cls._own() is not None and isinstance(obj, cls._own())
 
     def __subclasscheck__(cls, other):
-        return issubclass(other, learner(cls.__module__, cls.__name__, cls))
+        return cls._own() is not None and issubclass(other, cls._own())
 '''
 
 
@@ -111,6 +119,7 @@ class Plan:
     kept: list[str] = field(default_factory=list)                 # forbidden names the library still uses
     dropped: list[str] = field(default_factory=list)              # private helpers nothing uses any more
     broken: list[str] = field(default_factory=list)               # library classes built on a learner's class
+    cells: list[str] = field(default_factory=list)                # released cells that call a stubbed reference
 
     def names(self) -> list[str]:
         return sorted(f"{m}.{n}" for part in (self.learner, self.removed) for m, ns in part.items() for n in ns)
@@ -201,23 +210,40 @@ def plan(lesson: str, files: dict[str, str], root: Path = ROOT) -> Plan:
         candidates[module] |= defined & set(_top_level(trees[modules[module]]))
     result = Plan()
     targets = {(m, n) for m, names in candidates.items() for n in names}
-    notebook = [c.source for c in source.cells if c.cell_type == "code" and not _meta(c).get("solution")]
-    used = set()
-    for path, tree in trees.items():
-        module = _module_of(path)
-        used |= _identifiers(n for n in tree.body if not (module, getattr(n, "name", None)) in targets)
+    released = nbformat.read(release_path(lesson, root), as_version=4)  # what students run: no hidden tests
+    notebook = [c.source for c in released.cells if c.cell_type == "code" and not _meta(c).get("solution")]
+    from_notebook = set()
     for text in notebook:
         try:
-            used |= _identifiers([ast.parse(text)])
+            from_notebook |= _identifiers([ast.parse(text)])
         except SyntaxError:
             pass
+    helpers = {(m, n) for m, n in targets if n not in defined}
+    keep: set[tuple[str, str]] = set()
+    while True:  # a helper stays when something that stays uses it (a kept helper's body counts)
+        going = (targets - helpers) | (helpers - keep)
+        used = set(from_notebook)
+        for path, tree in trees.items():
+            module = _module_of(path)
+            used |= _identifiers(n for n in tree.body if (module, getattr(n, "name", None)) not in going)
+        if {h for h in helpers if h[1] in used} == keep:
+            break
+        keep = {h for h in helpers if h[1] in used}
+    gone = targets - keep
     for module, name in sorted(targets):
         if name in defined:
             result.learner.setdefault(module, set()).add(name)
-        elif name not in used:
+        elif (module, name) in gone:
             result.removed.setdefault(module, set()).add(name)
         else:
             result.kept.append(f"{module}.{name}")
+    for cell in released.cells:
+        if cell.cell_type == "code" and not _meta(cell).get("solution"):
+            calls = sorted({f"{m.rsplit('.', 1)[-1]}.{n}" for part in (result.learner, result.removed)
+                            for m, ns in part.items() for n in ns
+                            if re.search(rf"\b{m.rsplit('.', 1)[-1]}\.{n}\b", cell.source)})
+            if calls:
+                result.cells.append(f"{_meta(cell).get('grade_id', cell.get('id'))} ({', '.join(calls)})")
     return result
 
 
@@ -347,9 +373,11 @@ def build(lesson: str, out: Path, root: Path = ROOT) -> tuple[Path, Plan]:
     if not solution_path(lesson, root).exists():
         raise ValueError(f"no lesson {lesson!r} in {root / 'solutions'}")
     out = Path(out)
-    if out.exists():
+    if out.exists() and any(out.iterdir()):
+        if not ((out / "README.md").is_file() and list(out.glob("course_lib-*.whl"))):
+            raise ValueError(f"{out} is not empty and is not an earlier homework bundle: choose another --out")
         shutil.rmtree(out)
-    out.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)
     shutil.copytree(release_path(lesson, root).parent, out / lesson, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     nb = nbformat.read(out / lesson / f"{lesson}.ipynb", as_version=4)
     nbformat.write(homework_notebook(nb), out / lesson / f"{lesson}.ipynb")
@@ -442,7 +470,7 @@ _IMPORTS = re.compile(r"^\s*(?:from course_lib(?:\.(\w+))? import ([\w, ()]+)|im
 
 
 def guide_rows(root: Path = ROOT) -> list[dict[str, str]]:
-    """Per lesson: the notebook's own run-time statement, the earlier lessons whose modules it imports,
+    """Per released lesson: the notebook's own run-time statement, the earlier lessons whose modules it imports,
     and its points (autograded exercises, autograded quiz, written answers graded by hand)."""
     from course_lib.grading.course import lessons
 
@@ -452,6 +480,8 @@ def guide_rows(root: Path = ROOT) -> list[dict[str, str]]:
         nb = nbformat.read(solution_path(lesson, root), as_version=4)
         for ref in sorted(forbidden_references(nb)):
             owner.setdefault(ref.split(".")[1], lesson)
+        if not release_path(lesson, root).exists():  # still being written: not handed out yet
+            continue
         used = set()
         for cell in nb.cells:
             if cell.cell_type == "code" and not _meta(cell).get("grade"):
@@ -498,7 +528,8 @@ def main(argv: list[str] | None = None) -> None:
     for label, names in (("removed", [f"{m}.{n}" for m, ns in sorted(done.removed.items()) for n in sorted(ns)]),
                          ("private helpers dropped", done.dropped),
                          ("forbidden but kept (the library still uses them)", done.kept),
-                         ("library classes built on them, unusable in this bundle", done.broken)):
+                         ("library classes built on them, unusable in this bundle", done.broken),
+                         ("released cells that call them (in this bundle: the learner's own)", done.cells)):
         if names:
             print(f"  {label}: {', '.join(sorted(names))}")
     print("  scanned: no solution body, removed reference or quiz digest in it")
