@@ -17,13 +17,17 @@ The lesson's references are the ``course_lib`` names its hidden tests forbid (``
 - a forbidden helper no remaining code uses becomes a stub that raises; one still in use stays
   (it is listed when the bundle is built);
 - private helpers nothing uses any more are dropped; ``course_lib.grading`` (the hidden tests'
-  machinery) is left out.
+  machinery) is left out; ``checks.provided`` leaves the learner's definitions of these names in
+  place (the course's version of them is the learner's here); the wheel carries ``assets/``.
 
 Earlier lessons' references stay: later lessons build on them. Grading keeps the full course_lib
 and the self-study release: the rebuilt submission takes its read-only cells (the quiz with its
 digests) from notebooks/, so the hidden tests check the quiz answers. The bundle is scanned after it
 is built (``leaks``) for every solution body of the lesson, the source of every removed reference
 and the quiz's digests; building fails if any is found.
+
+``python -m course_lib.grading.homework guide`` prints the README's table of each released lesson's
+run time, the earlier lessons whose code it uses, and its points (exercises, quiz, written answers).
 """
 from __future__ import annotations
 
