@@ -1,11 +1,14 @@
 """Grading submissions of this course with nbgrader: build, submit, autograde, read scores,
 and grade a whole class in parallel.
 
-Instructors: ``python -m course_lib.grading.autograde grade LESSON`` grades every submission in
+Instructors: ``python -m course_lib.grading.autograde grade LESSON`` registers the lesson in the
+gradebook from solutions/ (``course_lib.grading.gradebook``) and grades every submission in
 grading/submitted on all cores, each in its own nbgrader process with a time and memory limit,
 its kernel sealed in a sandbox (``course_lib.grading.sandbox``: no network, no course files);
+``--shard I/N`` grades a part of the class, so that several processes or machines share it.
 ``python -m course_lib.grading.autograde export LESSON`` writes a CSV with points per exercise.
-Results go into nbgrader's gradebook, so formgrader, feedback and ``nbgrader export`` keep working.
+Results go into nbgrader's gradebook (the course's ``db_url``, or ``--db-url``), so formgrader,
+feedback and ``nbgrader export`` keep working.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from course_lib.grading.course import ROOT, lessons, release_path, solution_path
+from course_lib.grading.gradebook import ReleaseMismatch, locked, record_refusal, register, scores
 from course_lib.grading.sandbox import SandboxError
 from course_lib.grading.sandbox import require as require_sandbox
 from course_lib.grading.sandbox import sweep
@@ -73,21 +77,6 @@ def autograde(course_dir: Path, lesson: str) -> list[Outcome]:
     """Autograde every submission of ``lesson`` one at a time, as the course does (``grade_class``:
     plain ``nbgrader autograde`` refuses to run student code)."""
     return grade_class(course_dir, lesson, workers=1)
-
-
-def scores(course_dir: Path, lesson: str) -> dict[str, dict[str, float | None]]:
-    """Points per student and grade cell, read from the gradebook (None: needs manual grading)."""
-    from nbgrader.api import Gradebook
-
-    url = "sqlite:///" + str(course_dir / "grading" / "gradebook.db")
-    result: dict[str, dict[str, float | None]] = {}
-    with Gradebook(url) as gb:
-        for submission in gb.assignment_submissions(lesson):
-            notebook = submission.notebooks[0]
-            result[submission.student.id] = {
-                grade.name: grade.score if not grade.needs_manual_grade else None for grade in notebook.grades
-            }
-    return result
 
 
 # ---------------------------------------------------------------------------------------------
@@ -254,14 +243,18 @@ def _cell_reasons(course_dir: Path, student: str, lesson: str) -> list[str]:
 
 
 def grade_one(course_dir: Path, lesson: str, student: str, timeout: float, memory_bytes: int,
-              cell_timeout: int | None, skip_experiments: bool = False, sandbox: bool = True) -> Outcome:
-    """Autograde one student in a separate, limited nbgrader process (its kernel sealed unless ``sandbox`` is False)."""
+              cell_timeout: int | None, skip_experiments: bool = False, sandbox: bool = True,
+              db_url: str | None = None) -> Outcome:
+    """Autograde one student in a separate, limited nbgrader process (its kernel sealed unless
+    ``sandbox`` is False) into the gradebook at ``db_url`` (default: the course's configured one)."""
     start = time.perf_counter()
     outcome = preflight(course_dir, student, lesson)
     if outcome.status == "refused":
-        record_refusal(course_dir, lesson, student)
+        record_refusal(course_dir, lesson, student, db_url)
         return outcome
     args = ["autograde", lesson, f"--student={student}", "--force", f"--CourseDirectory.submitted_directory={STAGED}"]
+    if db_url:
+        args.append(f"--CourseDirectory.db_url={db_url}")
     if cell_timeout:
         args.append(f"--Execute.timeout={cell_timeout}")
     if skip_experiments:
@@ -305,48 +298,52 @@ def _notes(log: str) -> list[str]:
     return list(dict.fromkeys(re.findall(rf"^\[AutogradeApp \| WARNING\] {NOTE}: (.+)$", log, re.M)))
 
 
-def record_refusal(course_dir: Path, lesson: str, student: str) -> None:
-    """Enter a refused submission in the gradebook with no points, so exports list the student."""
-    from nbgrader.api import Gradebook
-
-    with Gradebook("sqlite:///" + str(course_dir / "grading" / "gradebook.db")) as gb:
-        gb.update_or_create_student(student)
-        try:
-            gb.find_submission(lesson, student)
-        except Exception:
-            gb.add_submission(lesson, student)
-
-
 def grade_class(course_dir: Path, lesson: str, workers: int = os.cpu_count() or 1, timeout: float = 900,
                 memory_gb: float = 4.0, cell_timeout: int | None = None, shard: tuple[int, int] = (0, 1),
-                skip_experiments: bool = False, sandbox: bool = True) -> list[Outcome]:
-    """Grade every submission of ``lesson`` under grading/submitted, ``workers`` at a time.
+                skip_experiments: bool = False, sandbox: bool = True, db_url: str | None = None) -> list[Outcome]:
+    """Grade every submission of ``lesson`` under grading/submitted, ``workers`` at a time, into the
+    gradebook at ``db_url`` (default: the course's configured ``CourseDirectory.db_url``).
 
-    ``shard=(i, n)`` grades only every n-th student starting at i, so n machines can share a class.
-    ``skip_experiments`` leaves out the cells no graded cell needs: the same scores in less time,
-    but the autograded notebooks and feedback then show those cells unrun. Each kernel runs sealed
-    (course_lib.grading.sandbox); where the sandbox cannot start, this raises ``SandboxError``
-    before any student code runs, unless ``sandbox`` is False.
+    ``shard=(i, n)`` grades only every n-th student starting at i, so n processes or machines can
+    share a class at once. ``skip_experiments`` leaves out the cells no graded cell needs: the same
+    scores in less time, but the autograded notebooks and feedback then show those cells unrun.
+    Each kernel runs sealed (course_lib.grading.sandbox); where the sandbox cannot start, this
+    raises ``SandboxError`` before any student code runs, unless ``sandbox`` is False. The lesson is
+    first registered in the gradebook from solutions/ (``gradebook.register``, which raises
+    ``ReleaseMismatch`` where solutions/ does not generate the committed notebooks/). The outcomes
+    are merged into the class report (``record_outcomes``).
     """
     if sandbox:
         require_sandbox()
+    register(course_dir, lesson, db_url)
     students = sorted(p.parent.name for p in (course_dir / "grading" / "submitted").glob(f"*/{lesson}"))
     students = students[shard[0]::shard[1]]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         outcomes = list(pool.map(lambda s: grade_one(course_dir, lesson, s, timeout, int(memory_gb * 2**30),
-                                                     cell_timeout, skip_experiments, sandbox),
+                                                     cell_timeout, skip_experiments, sandbox, db_url),
                                  students))
-    report = course_dir / "grading" / "reports" / f"{lesson}.json"
-    report.parent.mkdir(parents=True, exist_ok=True)
-    recorded = {o["student"]: o for o in json.loads(report.read_text())} if report.exists() else {}
-    recorded.update({o.student: asdict(o) for o in outcomes})
-    report.write_text(json.dumps(sorted(recorded.values(), key=lambda o: o["student"]), indent=1))
+    record_outcomes(course_dir, lesson, outcomes)
     return outcomes
 
 
-def export_csv(course_dir: Path, lesson: str, path: Path) -> None:
-    """Per-exercise points, total, status and reasons for every student of ``lesson``."""
-    table = scores(course_dir, lesson)
+def record_outcomes(course_dir: Path, lesson: str, outcomes: list[Outcome]) -> None:
+    """Merge ``outcomes`` into the class report grading/reports/<lesson>.json (a later outcome of a
+    student replaces an earlier one). The read-merge-write holds a lock on grading/reports/<lesson>.lock,
+    so shards finishing at once (processes, or machines sharing the course directory) lose no
+    student, and the report is replaced whole, so a reader never sees half of it."""
+    report = course_dir / "grading" / "reports" / f"{lesson}.json"
+    with locked(report.with_name(f"{lesson}.lock")):
+        recorded = {o["student"]: o for o in json.loads(report.read_text())} if report.exists() else {}
+        recorded.update({o.student: asdict(o) for o in outcomes})
+        partial = report.with_name(f"{lesson}.json.{os.getpid()}")
+        partial.write_text(json.dumps(sorted(recorded.values(), key=lambda o: o["student"]), indent=1))
+        partial.replace(report)
+
+
+def export_csv(course_dir: Path, lesson: str, path: Path, db_url: str | None = None) -> None:
+    """Per-exercise points, total, status and reasons for every student of ``lesson``, from the
+    gradebook at ``db_url`` (default: the course's configured one) and the class report."""
+    table = scores(course_dir, lesson, db_url)
     report = course_dir / "grading" / "reports" / f"{lesson}.json"
     outcomes = {o["student"]: o for o in json.loads(report.read_text())} if report.exists() else {}
     cells = sorted({gid for row in table.values() for gid in row})
@@ -362,8 +359,10 @@ def export_csv(course_dir: Path, lesson: str, path: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Grade a whole class of one lesson in parallel, or export its table.")
-    parser.add_argument("command", choices=["grade", "export"])
+    parser = argparse.ArgumentParser(description="Grade a whole class of one lesson in parallel, or export its table; "
+                                     "register: enter the lesson in the gradebook (and create its tables) once, before "
+                                     "shards start (grade does it too, where it was not done)")
+    parser.add_argument("command", choices=["grade", "export", "register"])
     parser.add_argument("lesson")
     parser.add_argument("--course-dir", type=Path, default=ROOT)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
@@ -374,16 +373,25 @@ def main() -> None:
                         help="run student code unsealed, with your rights (only where bubblewrap cannot run)")
     parser.add_argument("--skip-experiments", action="store_true",
                         help="leave out the cells no graded cell needs: same scores, faster, feedback shows them unrun")
-    parser.add_argument("--shard", default="0/1", help="I/N: grade every N-th student from the I-th (one shard per machine)")
+    parser.add_argument("--shard", default="0/1", help="I/N: grade every N-th student from the I-th (one shard per process or machine, all at once)")
     parser.add_argument("--csv", type=Path, default=None, help="export: where to write (default grading/<lesson>.csv)")
+    parser.add_argument("--db-url", default=None,
+                        help="the gradebook's SQLAlchemy URL (default: CourseDirectory.db_url in nbgrader_config.py)")
     args = parser.parse_args()
     known = lessons(args.course_dir)
     if args.lesson not in known:
         parser.error(f"no lesson {args.lesson!r} in {args.course_dir / 'solutions'}; choose one of {', '.join(known)}")
     if args.command == "export":
         target = args.csv or args.course_dir / "grading" / f"{args.lesson}.csv"
-        export_csv(args.course_dir, args.lesson, target)
+        export_csv(args.course_dir, args.lesson, target, args.db_url)
         print(f"wrote {target}")
+        return
+    if args.command == "register":
+        try:
+            done = register(args.course_dir, args.lesson, args.db_url)
+        except ReleaseMismatch as error:
+            parser.exit(1, f"{error}\n")
+        print(f"registered {args.lesson}" if done else f"{args.lesson} was already registered from these sources")
         return
     shard = re.fullmatch(r"(\d+)/(\d+)", args.shard)
     if not shard or not int(shard[1]) < int(shard[2]):
@@ -393,9 +401,11 @@ def main() -> None:
     try:
         outcomes = grade_class(args.course_dir, args.lesson, args.workers, args.timeout, args.memory_gb,
                                args.cell_timeout, shard=(index, count), skip_experiments=args.skip_experiments,
-                               sandbox=not args.no_sandbox)
+                               sandbox=not args.no_sandbox, db_url=args.db_url)
     except SandboxError as error:
         parser.exit(1, f"refusing to grade: {error}\n")
+    except ReleaseMismatch as error:
+        parser.exit(1, f"{error}\n")
     for o in outcomes:
         print(f"{o.student:24s} {o.status:8s} {o.seconds:6.1f} s  {' | '.join(o.reasons)}")
     counts = {s: sum(o.status == s for o in outcomes) for s in ("graded", "refused", "failed")}
