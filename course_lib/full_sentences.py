@@ -21,7 +21,7 @@ Labels follow HF: ``sentence_order_label`` 0 = the segments in their order, 1 = 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 import torch
@@ -157,13 +157,13 @@ def sop_pairs(
 
 def full_sentences_dataset(
     tokenizer: WordPieceTokenizer, split: str = "train", max_length: int = 64, seed: int = 0, *,
-    n_documents: int | None = None,
+    n_documents: int | None = None, pack: Callable[..., list[dict[str, list[int]]]] | None = None,
 ) -> Dataset:
     """A split of ``document_corpus(seed=seed)`` packed by :func:`full_sentences`, as a ``datasets.Dataset``.
 
     The documents in the corpus's order (the first ``n_documents`` if given), each sentence
     tokenized word by word with ``tokenizer`` (as ``mini_bert.pretraining_dataset``), packed into
-    rows of ``max_length``. Columns ``input_ids``, ``token_type_ids``, ``attention_mask``,
+    rows of ``max_length`` by ``pack`` (:func:`full_sentences` if None, or yours with its signature). Columns ``input_ids``, ``token_type_ids``, ``attention_mask``,
     ``special_tokens_mask``, each a list of ``max_length`` ints; no ``next_sentence_label``.
     With lesson 07's vocabulary the train split gives about 4,900 rows of 64 tokens, 92% of them
     real tokens, where ``pretraining_dataset``'s pairs give 24,700 rows, 35% real: the same text in
@@ -189,7 +189,7 @@ def full_sentences_dataset(
         return cache[word]
 
     documents = [[[i for word in sentence for i in ids(word)] for sentence in words] for words in corpus["words"]]
-    rows = full_sentences(documents, max_length, tokenizer.cls_token_id, tokenizer.sep_token_id,
-                          tokenizer.pad_token_id)
+    rows = (pack or full_sentences)(documents, max_length, tokenizer.cls_token_id, tokenizer.sep_token_id,
+                                    tokenizer.pad_token_id)
     columns = ("input_ids", "token_type_ids", "attention_mask", "special_tokens_mask")
     return datasets.Dataset.from_dict({column: [row[column] for row in rows] for column in columns})

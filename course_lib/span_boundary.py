@@ -167,16 +167,19 @@ class SpanBertForPreTraining(nn.Module):
     ``bert`` and ``mlm_head`` are named as in ``BertForPreTraining``, so ``mini_bert.mlm_accuracy``
     scores this model too. ``use_sbo=False`` leaves the SBO out of the loss (an ablation; the head
     still exists, untrained), as in SpanBERT's ablation of its auxiliary objectives.
+    ``sbo_head_class``: another boundary head (yours) with :class:`SpanBoundaryHead`'s constructor
+    and a ``decoder`` layer; :class:`SpanBoundaryHead` if None.
     """
 
-    def __init__(self, config: BertConfig, max_span_length: int = 32, use_sbo: bool = True) -> None:
+    def __init__(self, config: BertConfig, max_span_length: int = 32, use_sbo: bool = True,
+                 sbo_head_class: type[nn.Module] | None = None) -> None:
         super().__init__()
         self.config = config
         self.use_sbo = use_sbo
         self.bert = BertModel(config)
         self.mlm_head = MaskedLMHead(config)
-        self.sbo_head = SpanBoundaryHead(config.hidden_size, config.vocab_size, max_span_length,
-                                         config.layer_norm_eps)
+        self.sbo_head = (sbo_head_class or SpanBoundaryHead)(config.hidden_size, config.vocab_size, max_span_length,
+                                                             config.layer_norm_eps)
         for module in (self.mlm_head, self.sbo_head):
             module.apply(lambda m: init_weights(m, config.initializer_range))
         tied = self.bert.embeddings.word_embeddings.weight
