@@ -33,6 +33,7 @@ from nbformat import NotebookNode
 
 from course_lib.grading.course import ROOT, lessons, release_path, solution_path
 from course_lib.grading.gradebook import ReleaseMismatch, locked, record_refusal, register, scores
+from course_lib.grading.preprocessors import rubric
 from course_lib.grading.sandbox import SandboxError
 from course_lib.grading.sandbox import require as require_sandbox
 from course_lib.grading.sandbox import sweep
@@ -46,12 +47,14 @@ def cells_by_id(nb: NotebookNode) -> dict[str, NotebookNode]:
 
 
 def solved(lesson: str) -> NotebookNode:
-    """The student notebook with every answer cell filled in from the solution, as a student would."""
+    """The student notebook with every answer cell filled in from the solution, as a student would:
+    a written answer gets the model answer, never the rubric that follows it for the grader."""
     nb = nbformat.read(release_path(lesson), as_version=4)
     answers = cells_by_id(nbformat.read(solution_path(lesson), as_version=4))
     for gid, cell in cells_by_id(nb).items():
         if cell.metadata["nbgrader"].get("solution"):
-            cell.source = _MARKER.sub("", answers[gid].source)
+            source = _MARKER.sub("", answers[gid].source)
+            cell.source = rubric(source)[0] if cell.cell_type == "markdown" else source
     return nb
 
 
