@@ -12,6 +12,7 @@ a span boundary head), so the notebook runs these loops on its own code and
 - :func:`masking_runs`: static against dynamic masking on a small corpus seen for many epochs;
 - :class:`QATask`, :func:`qa_tensors`, :func:`qa_hasans_f1`: lesson 08's span QA as the downstream test;
 - :data:`LESSON_ARMS` and :func:`evaluate_arm`: the lesson's arms and the figures each is scored by;
+  :func:`unigram_figures`: what token frequencies alone score on the same masks;
 - :func:`seed_spread`, :func:`differs`, :func:`spread_table`: the benchmark's spread between seeds,
   which says which of one run's differences stand;
 - :data:`PAPERS`: what BERT, RoBERTa and SpanBERT report, for the tables beside ours.
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from datasets import Dataset
 
 __all__ = ["INPUTS", "Arm", "ArmResult", "LESSON_STEPS", "LESSON_ARMS", "pretraining_data", "pretrain_arm", "masking_runs",
-           "QATask", "qa_tensors", "qa_hasans_f1", "evaluate_arm", "BENCHMARK", "seed_spread", "differs",
+           "QATask", "qa_tensors", "qa_hasans_f1", "evaluate_arm", "unigram_figures", "BENCHMARK", "seed_spread", "differs",
            "spread_table", "PAPERS"]
 
 # The three inputs of lesson 09's NSP ablation, as RoBERTa's Table 2 names them (SOP is ALBERT's).
@@ -315,6 +316,28 @@ def evaluate_arm(arm: Arm, result: ArmResult, valid: Mapping[str, Dataset], qa: 
     if qa is not None:
         out["qa_hasans_f1"] = qa_hasans_f1(result.encoder, qa, qa_steps, seed=seed, segments=arm.inputs != "full_sentences")
     return out
+
+
+def unigram_figures(train: Dataset, heldout: Dataset, n: int = 200, mask_fn: MaskFn = mask_tokens,
+                    seed: int = 0) -> dict[str, float]:
+    """What token frequencies alone achieve on the masked positions: the floor every arm must beat.
+
+    A unigram model of the maskable tokens of ``train`` (counts plus one, over the vocabulary its
+    ids span) scores the first ``n`` rows of ``heldout`` under ``mask_fn``'s masks from ``seed``
+    (``mini_bert.evaluation_batches``: the masks the arms are scored on). Returns
+    ``heldout_mlm_loss`` (mean cross-entropy, nats per masked token) and ``mlm_accuracy`` (the share
+    of masked tokens equal to the most frequent token, "the" in the course's stories). A model
+    whose figures sit at these has learned which tokens are common, not what the context says.
+    """
+    ids = torch.tensor(train["input_ids"])
+    maskable = torch.tensor(train["special_tokens_mask"]) == 0
+    vocab_size = int(max(ids.max(), torch.tensor(heldout["input_ids"]).max())) + 1
+    log_p = torch.log((torch.bincount(ids[maskable], minlength=vocab_size) + 1.0) /
+                      (int(maskable.sum()) + vocab_size))
+    targets = torch.cat([b["labels"][b["labels"] != -100] for b in
+                         mini_bert.evaluation_batches(heldout, n, seed, vocab_size=vocab_size, mask_fn=mask_fn)])
+    return {"heldout_mlm_loss": float(-log_p[targets].mean()),
+            "mlm_accuracy": float((targets == log_p.argmax()).float().mean())}
 
 
 # --- the spread between seeds ----------------------------------------------------------------------

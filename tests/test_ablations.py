@@ -175,3 +175,19 @@ def test_the_seed_spread_file_is_checked(tmp_path):
     shipped = ablations.seed_spread()
     for arm in ablations.LESSON_ARMS:
         assert {"heldout_mlm_loss", "qa_hasans_f1"} <= set(shipped[arm]) and len(shipped[arm]["qa_hasans_f1"]["values"]) >= 3
+
+
+def test_the_unigram_floor_scores_token_frequencies_on_the_arms_masks(tokenizer, data):
+    from course_lib.pretraining import IGNORE_INDEX, mask_tokens
+
+    rows = data["full_sentences"]
+    floor = ablations.unigram_figures(rows, rows, n=20)
+    ids = torch.tensor(rows["input_ids"])
+    maskable = torch.tensor(rows["special_tokens_mask"]) == 0
+    counts = torch.bincount(ids[maskable], minlength=int(ids.max()) + 1).double() + 1
+    targets = torch.cat([b["labels"][b["labels"] != IGNORE_INDEX] for b in mini_bert.evaluation_batches(
+        rows, 20, 0, vocab_size=len(counts), mask_fn=mask_tokens)])
+    expected = -(counts / counts.sum()).log()[targets].mean().item()
+    assert floor["heldout_mlm_loss"] == pytest.approx(expected, rel=1e-5)
+    assert floor["mlm_accuracy"] == pytest.approx((targets == counts.argmax()).double().mean().item())
+    assert tokenizer.ids_to_tokens[int(counts.argmax())] in ("the", ".")
