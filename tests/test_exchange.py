@@ -182,6 +182,7 @@ def loop():
         loop = Loop(top)
         loop.course.mkdir()
         course.scratch_course([LESSON], loop.course)
+        shutil.copytree(course.release_path(LESSON).parent, loop.course / "notebooks" / LESSON)  # committed, as in a clone
         for path in [loop.course, *loop.course.rglob("*")]:
             os.chown(path, ids[INSTRUCTOR].pw_uid, ids[INSTRUCTOR].pw_gid, follow_symlinks=False)
         (top / "homes").mkdir(mode=0o711)
@@ -195,7 +196,9 @@ def loop():
             os.chown(loop.exchange / student, ids[INSTRUCTOR].pw_uid, ids[student].pw_gid)
 
         first, second = exercises()
-        loop.instructor("generate_assignment", LESSON, "--force")
+        register = loop.run(INSTRUCTOR, sys.executable, "-m", "course_lib.grading.autograde", "register", LESSON,
+                            "--course-dir", str(loop.course))
+        assert register.returncode == 0, register.stdout + register.stderr
         for student in STUDENTS:
             loop.instructor("release_assignment", LESSON, f"--Exchange.root={loop.root(student)}")
         for student in STUDENTS:
