@@ -168,7 +168,8 @@ def test_readme_guide_table_matches_the_notebooks():
 # Lessons whose solved homework notebook runs top to bottom on the bundle's course_lib, each with one reference the
 # bundle stubs (checked to be the homework edition's). The others still call course versions of their exercises with
 # options or signatures the learner's lack (issue 17).
-RUN_ON_BUNDLE = {"02_attention": "attention.scaled_dot_product_attention", "03_multihead": "multihead.split_heads"}
+RUN_ON_BUNDLE = {"02_attention": "attention.scaled_dot_product_attention", "03_multihead": "multihead.split_heads",
+                 "09_roberta_spanbert": "byte_bpe.bytes_to_unicode"}
 
 
 @pytest.mark.parametrize("lesson", per_lesson(list(RUN_ON_BUNDLE)))
