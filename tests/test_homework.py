@@ -165,11 +165,13 @@ def test_readme_guide_table_matches_the_notebooks():
         "README's instructor guide table is stale: replace it with `python -m course_lib.grading.homework guide`")
 
 
-# Lessons whose solved homework notebook runs top to bottom on the bundle's course_lib, each with one reference the
-# bundle stubs (checked to be the homework edition's). The others still call course versions of their exercises with
-# options or signatures the learner's lack (issue 17).
-RUN_ON_BUNDLE = {"02_attention": "attention.scaled_dot_product_attention", "03_multihead": "multihead.split_heads",
-                 "09_roberta_spanbert": "byte_bpe.bytes_to_unicode"}
+# Per lesson, one reference the bundle stubs (checked to be the homework edition's while the solved notebook runs on
+# the bundle's course_lib).
+RUN_ON_BUNDLE = {"01_rnn_limits": "rnn.rnn_forward", "02_attention": "attention.scaled_dot_product_attention",
+                 "03_multihead": "multihead.split_heads", "04_positional": "positional.sinusoidal_encoding",
+                 "05_transformer": "transformer.Transformer", "06_translation": "decoding.beam_search",
+                 "07_bert_pretraining": "pretraining.nsp_pairs", "08_bert_finetuning": "span_qa.best_spans",
+                 "09_roberta_spanbert": "byte_bpe.bytes_to_unicode", "10_gpt_rlhf": "gpt.GPT"}
 
 
 @pytest.mark.parametrize("lesson", per_lesson(list(RUN_ON_BUNDLE)))
