@@ -382,7 +382,7 @@ def test_every_route_to_tamper_with_the_grader_is_refused_by_the_screen():
     """The hostile corpus's tampering cells, and the module it submits, are never run."""
     from hostile import TAMPER_MODULE, TAMPERING
 
-    from course_lib.grading.preprocessors import screen
+    from course_lib.grading.screen import screen
 
     for route, source in TAMPERING.items():
         assert screen(source), f"{route} passed the screen"

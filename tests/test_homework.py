@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_lib.grading import autograde, course, homework, preprocessors
+from course_lib.grading import autograde, course, guide, homework, preprocessors
 from course_lib.quiz import Question, Quiz
 from lessons import LESSONS, ROOT, per_lesson
 
@@ -160,7 +160,7 @@ def test_every_written_answer_has_a_rubric_kept_from_students(lesson):
 
 
 def test_readme_guide_table_matches_the_notebooks():
-    table = homework.guide_table()
+    table = guide.guide_table()
     assert table in (ROOT / "README.md").read_text(), (
         "README's instructor guide table is stale: replace it with `python -m course_lib.grading.homework guide`")
 

@@ -2,7 +2,8 @@
 import nbformat
 import pytest
 
-from course_lib.grading.preprocessors import HideHiddenTests, import_bindings, refusal_source, screen
+from course_lib.grading.preprocessors import HideHiddenTests, refusal_source
+from course_lib.grading.screen import import_bindings, screen
 
 ORDINARY = {
     "function": "def f(x):\n    y = x.sum()\n    out = []\n    out.append(y)\n    return y\n",

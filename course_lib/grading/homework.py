@@ -27,7 +27,7 @@ is built (``leaks``) for every solution body of the lesson, the source of every 
 and the quiz's digests; building fails if any is found.
 
 ``python -m course_lib.grading.homework guide`` prints the README's table of each released lesson's
-run time, the earlier lessons whose code it uses, and its points (exercises, quiz, written answers).
+run time, the earlier lessons whose code it uses, and its points (:mod:`course_lib.grading.guide`).
 """
 from __future__ import annotations
 
@@ -51,67 +51,15 @@ _REF = re.compile(r"""['"](course_lib\.[\w.]+)['"]""")
 _DIGEST = re.compile(r"""(['"])([0-9a-f]{20})\1""")
 _SOLUTION = re.compile(r"### BEGIN SOLUTION[^\n]*\n(.*?)^[ \t]*### END SOLUTION", re.S | re.M)
 
-HELPER = '''"""This course_lib is the homework edition for {lesson}: that lesson's exercises are yours to write.
-
-Where the library needs one of them, it calls your own function or class of that name, from the
-notebook you are running.
-"""
-import inspect
-import sys
-
-from course_lib.checks import Unanswered
-
-LESSON = {lesson!r}
-LEARNER = {learner!r}  # the names whose course version is the learner's own here
 
 
-def learner(module: str, name: str, stub: object) -> object:
-    """The notebook's own ``name``; Unanswered (shown as one line) while it is not defined."""
-    found = getattr(sys.modules.get("__main__"), name, None)
-    if found is None or found is stub:
-        raise Unanswered(f"`{{name}}` is an exercise of this homework ({{LESSON}}): the course library calls your "
-                         f"own `{{name}}`, which is not defined yet. Finish its exercise and run that cell, then this one.")
-    return found
-
-
-def call(module: str, name: str, stub: object, args: tuple, kwargs: dict) -> object:
-    """Call the learner's ``name``; an argument only the course's version takes is said in one line."""
-    own = learner(module, name, stub)
-    try:
-        inspect.signature(own).bind(*args, **kwargs)
-    except TypeError as error:
-        raise Unanswered(f"This cell calls `{{module}}.{{name}}`, which in this homework is your own `{{name}}`, "
-                         f"in a way only the course's version supports ({{error}}); it runs in the self-study edition.") from None
-    except ValueError:  # no signature to check (a builtin)
-        pass
-    return own(*args, **kwargs)
-
-
-def removed(module: str, name: str) -> None:
-    raise NotImplementedError(f"`{{module}}.{{name}}` belongs to the reference solution of {{LESSON}} and is not in "
-                              "the homework edition of course_lib.")
-
-
-class LearnerClass(type):
-    """A stand-in for a class the learner writes: calling it makes the learner's class."""
-
-    def __call__(cls, *args, **kwargs):
-        own = call(cls.__module__, cls.__name__, cls, args, kwargs)
-        for table in vars(sys.modules[cls.__module__]).values():  # tables keyed by the course's class
-            if isinstance(table, dict) and cls in table:
-                table.setdefault(type(own), table[cls])
-        return own
-
-    def _own(cls):
-        found = getattr(sys.modules.get("__main__"), cls.__name__, None)
-        return found if isinstance(found, type) and found is not cls else None
-
-    def __instancecheck__(cls, obj):  # nothing is an instance of a class not written yet
-        return cls._own() is not None and isinstance(obj, cls._own())
-
-    def __subclasscheck__(cls, other):
-        return cls._own() is not None and issubclass(other, cls._own())
-'''
+def runtime(lesson: str, learner: list[str]) -> str:
+    """The source of the bundle's ``course_lib/_homework.py``: :mod:`course_lib.grading.homework_runtime` with
+    ``LESSON`` and ``LEARNER`` filled in."""
+    text = (Path(__file__).parent / "homework_runtime.py").read_text()
+    text = re.sub(r"^LESSON = .*$", lambda _: f"LESSON = {lesson!r}", text, count=1, flags=re.M)
+    return re.sub(r"^LEARNER: .*$", lambda _: f"LEARNER = {learner!r}  # the names whose course version is the learner's own",
+                  text, count=1, flags=re.M)
 
 
 @dataclass
@@ -129,7 +77,8 @@ class Plan:
         return sorted(f"{m}.{n}" for part in (self.learner, self.removed) for m, ns in part.items() for n in ns)
 
 
-def _meta(cell) -> dict:
+def nbgrader_metadata(cell) -> dict:
+    """A cell's nbgrader metadata ({} for an ordinary cell)."""
     return cell.get("metadata", {}).get("nbgrader", {})
 
 
@@ -137,7 +86,7 @@ def answer_names(nb) -> set[str]:
     """Top-level names the lesson's answer cells define (functions, classes, values)."""
     names: set[str] = set()
     for cell in nb.cells:
-        if cell.cell_type == "code" and _meta(cell).get("solution"):
+        if cell.cell_type == "code" and nbgrader_metadata(cell).get("solution"):
             for node in ast.parse(cell.source).body:
                 if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
                     names.add(node.name)
@@ -148,7 +97,7 @@ def answer_names(nb) -> set[str]:
 
 def forbidden_references(nb) -> set[str]:
     """Every ``course_lib.`` name the lesson's test cells forbid."""
-    return {ref for cell in nb.cells if cell.cell_type == "code" and _meta(cell).get("grade")
+    return {ref for cell in nb.cells if cell.cell_type == "code" and nbgrader_metadata(cell).get("grade")
             for ref in _REF.findall(cell.source) if not ref.startswith("course_lib.grading")}
 
 
@@ -157,7 +106,7 @@ def solution_bodies(nb) -> list[str]:
     markers (the whole cell without them), and the model text of written answers."""
     bodies = []
     for cell in nb.cells:
-        if _meta(cell).get("solution"):
+        if nbgrader_metadata(cell).get("solution"):
             found = _SOLUTION.findall(cell.source)
             bodies.extend(found or [cell.source])
     return [b for b in bodies if b.strip()]
@@ -215,7 +164,7 @@ def plan(lesson: str, files: dict[str, str], root: Path = ROOT) -> Plan:
     result = Plan()
     targets = {(m, n) for m, names in candidates.items() for n in names}
     released = nbformat.read(release_path(lesson, root), as_version=4)  # what students run: no hidden tests
-    notebook = [c.source for c in released.cells if c.cell_type == "code" and not _meta(c).get("solution")]
+    notebook = [c.source for c in released.cells if c.cell_type == "code" and not nbgrader_metadata(c).get("solution")]
     from_notebook = set()
     for text in notebook:
         try:
@@ -242,12 +191,12 @@ def plan(lesson: str, files: dict[str, str], root: Path = ROOT) -> Plan:
         else:
             result.kept.append(f"{module}.{name}")
     for cell in released.cells:
-        if cell.cell_type == "code" and not _meta(cell).get("solution"):
+        if cell.cell_type == "code" and not nbgrader_metadata(cell).get("solution"):
             calls = sorted({f"{m.rsplit('.', 1)[-1]}.{n}" for part in (result.learner, result.removed)
                             for m, ns in part.items() for n in ns
                             if re.search(rf"\b{m.rsplit('.', 1)[-1]}\.{n}\b", cell.source)})
             if calls:
-                result.cells.append(f"{_meta(cell).get('grade_id', cell.get('id'))} ({', '.join(calls)})")
+                result.cells.append(f"{nbgrader_metadata(cell).get('grade_id', cell.get('id'))} ({', '.join(calls)})")
     return result
 
 
@@ -310,7 +259,7 @@ def transform(lesson: str, files: dict[str, str], root: Path = ROOT) -> tuple[di
             bases = {b.id if isinstance(b, ast.Name) else getattr(b, "attr", None) for b in getattr(node, "bases", [])}
             if isinstance(node, ast.ClassDef) and bases & classes and node.name not in classes:
                 result.broken.append(f"{_module_of(path)}.{node.name} (built on {', '.join(sorted(bases & classes))})")
-    files["course_lib/_homework.py"] = HELPER.format(lesson=lesson, learner=sorted({n for ns in result.learner.values() for n in ns}))
+    files["course_lib/_homework.py"] = runtime(lesson, sorted({n for ns in result.learner.values() for n in ns}))
     files["course_lib/checks.py"] = _provide_only_others(files["course_lib/checks.py"])
     result.removed = {m: ns - {n.rsplit(".", 1)[1] for n in result.dropped} for m, ns in result.removed.items()}
     result.kept = [n for n in result.kept if n not in result.dropped]
@@ -466,54 +415,6 @@ def leaks(directory: Path, lesson: str, root: Path = ROOT) -> list[str]:
     return scan(directory, needles(lesson, root))
 
 
-# ---------------------------------------------------------------------------------------------
-# The instructor's guide: run time, what a lesson builds on and how its points split, read from the notebooks.
-
-_RUN_TIME = re.compile(r"\*\*Expected run time:\*\* ([^(]*?) on a laptop CPU")
-_IMPORTS = re.compile(r"^\s*(?:from course_lib(?:\.(\w+))? import ([\w, ()]+)|import course_lib\.(\w+))", re.M)
-
-
-def guide_rows(root: Path = ROOT) -> list[dict[str, str]]:
-    """Per released lesson: the notebook's own run-time statement, the earlier lessons whose modules it imports,
-    and its points (autograded exercises, autograded quiz, written answers graded by hand)."""
-    from course_lib.grading.course import lessons
-
-    owner: dict[str, str] = {}  # course_lib module -> the first lesson whose references it holds
-    rows = []
-    for lesson in lessons(root):
-        nb = nbformat.read(solution_path(lesson, root), as_version=4)
-        for ref in sorted(forbidden_references(nb)):
-            owner.setdefault(ref.split(".")[1], lesson)
-        if not release_path(lesson, root).exists():  # still being written: not handed out yet
-            continue
-        used = set()
-        for cell in nb.cells:
-            if cell.cell_type == "code" and not _meta(cell).get("grade"):
-                for module, names, plain in _IMPORTS.findall(cell.source):
-                    used |= {module or plain} if module or plain else {n.strip(" ()") for n in names.split(",")}
-        earlier = sorted({owner[m] for m in used if owner.get(m) and owner[m] < lesson})
-        points = {"exercises": 0.0, "quiz": 0.0, "written": 0.0}
-        for cell in nb.cells:
-            meta = _meta(cell)
-            if meta.get("grade"):
-                kind = ("written" if cell.cell_type == "markdown" else
-                        "quiz" if re.fullmatch(r"test_q\d+", meta["grade_id"]) else "exercises")
-                points[kind] += float(meta.get("points", 0))
-        text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-        run = _RUN_TIME.search(text)
-        rows.append({"lesson": f"`{lesson}`", "run time (solution, CPU)": run.group(1) if run else "?",
-                     "uses code of": ", ".join(l[:2] for l in earlier) or "none",
-                     **{k: f"{v:g}" for k, v in points.items()}, "total": f"{sum(points.values()):g}"})
-    return rows
-
-
-def guide_table(root: Path = ROOT) -> str:
-    rows = guide_rows(root)
-    head = list(rows[0])
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    return "\n".join(lines + ["| " + " | ".join(row[h] for h in head) + " |" for row in rows]) + "\n"
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Build what students receive for one graded assignment.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -523,6 +424,8 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("guide", help="print the instructor guide's table (run time, prerequisites, points per lesson)")
     args = parser.parse_args(argv)
     if args.command == "guide":
+        from course_lib.grading.guide import guide_table
+
         print(guide_table(), end="")
         return
     out = args.out or ROOT / "grading" / "homework" / args.lesson

@@ -9,8 +9,8 @@ nbgrader runs the tests inside the student's own kernel, so before anything runs
   answers and pasted images are kept, each fallback logged as a ``grading note``. Any of the
   student's code that reaches into the grader (patching torch or course_lib, IPython input
   transformers, builtins, frames, ``exec``, names built from strings, modules written while
-  grading) is replaced by an error that says so; a Python file submitted with it that does so is
-  left out of grading.
+  grading) is replaced by an error that says so (``course_lib.grading.screen``); a Python file
+  submitted with it that does so is left out of grading.
 - ``ResilientExecute`` runs the kernel sealed in bubblewrap (``course_lib.grading.sandbox``: it
   sees neither the notebook with the hidden tests nor any course file) and survives a kernel
   that dies (``os._exit``, a segfault, the memory limit): it marks the cell that killed it and
@@ -29,16 +29,12 @@ the grader; ``HideHiddenTests`` leaves those cells out of feedback.
 """
 from __future__ import annotations
 
-import ast
 import copy
-import importlib.util
 import os
 import re
 import symtable
-import sys
 import uuid
 from pathlib import Path
-from collections.abc import Collection, Mapping
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
@@ -50,207 +46,11 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
 from course_lib.grading.sandbox import SandboxedKernelManager, supporting_files
+from course_lib.grading.screen import import_bindings, screen
 
 REFUSED = "SubmissionRefused"
 CRASHED = "KernelDied"
 NOTE = "grading note"  # log lines with a fallback the grader took, read back by autograde
-
-# Modules whose import from an answer gives access to the grader's machinery.
-_MODULES = {"IPython", "ipykernel", "builtins", "ctypes", "gc", "importlib", "inspect", "traitlets",
-            "jupyter_client", "zmq", "nbgrader", "nbclient", "course_lib.grading", "course_lib.checks",
-            "course_lib.quiz", "course_lib.notebook", "unittest.mock", "types",
-            # names built from strings (pkgutil.resolve_name, operator.attrgetter) and code run from strings
-            "pkgutil", "operator.attrgetter", "operator.methodcaller", "pickle", "_pickle", "marshal", "copyreg",
-            "code", "codeop", "timeit",
-            "pdb", "bdb", "cProfile", "profile", "trace", "doctest"}
-# Callables that reach around the code a student writes.
-_CALLS = {"exec", "eval", "compile", "globals", "setattr", "delattr", "__import__", "get_ipython",
-          "breakpoint", "vars"}
-# Attributes that touch the interpreter, the kernel or other objects' code.
-_ATTRS = {"modules", "settrace", "setprofile", "_getframe", "meta_path", "path_hooks", "excepthook",
-          "displayhook", "f_globals", "f_locals", "f_back", "gi_frame", "input_transformers_cleanup",
-          "input_transformers_post", "ast_transformers", "user_ns", "events", "set_custom_exc",
-          "register_magic_function", "environ", "putenv", "run_path", "attrgetter", "methodcaller"}
-_DUNDER_OK = {"__init__", "__call__", "__name__", "__doc__", "__len__", "__getitem__", "__repr__", "__str__", "__iter__"}
-_BY_NAME = {"getattr", "hasattr"}  # attribute access by a name given as a value
-_ON_SELF = {"setattr", "delattr"}  # allowed on the object a method belongs to: setattr(self, f"layer{i}", ...)
-_PLOTS = ("matplotlib",)  # modules whose settings an answer may change (plt.rcParams[...] = ...): no test reads them
-
-
-def _reaches_in(attribute: str) -> bool:
-    """Whether an attribute of this name touches the interpreter, the kernel or an object's internals."""
-    return attribute in _ATTRS or (attribute.startswith("__") and attribute.endswith("__") and attribute not in _DUNDER_OK)
-
-
-def _local_names(scope: ast.AST) -> set[str]:
-    """Names a function (or a cell) binds itself: parameters, assignments, loop variables, defs."""
-    a = scope.args
-    names = {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs}
-    names |= {x.arg for x in (a.vararg, a.kwarg) if x is not None}
-    for node in _scope_nodes(scope):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif isinstance(node, (*_SCOPES[:2], ast.ClassDef)):
-            names.add(node.name)
-    return names
-
-
-def _base_name(node: ast.AST) -> str | None:
-    while isinstance(node, (ast.Attribute, ast.Subscript)):
-        node = node.value
-    return node.id if isinstance(node, ast.Name) else None
-
-
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
-
-
-def _scope_nodes(scope: ast.AST):
-    """Nodes of one scope, not descending into nested functions."""
-    stack = list(ast.iter_child_nodes(scope))
-    while stack:
-        node = stack.pop()
-        yield node
-        if not isinstance(node, _SCOPES):
-            stack.extend(ast.iter_child_nodes(node))
-
-
-def _check_assignments(scope: ast.AST, modules: Mapping[str, str], reasons: list[str]) -> None:
-    """Flag assignments to attributes or items of modules (``modules``: name -> module, the names bound
-    by imports in the notebook) or of objects reached through a call or a container, in ``scope`` and
-    the functions inside it; a function's own names (parameters, locals) shadow the modules."""
-    if not isinstance(scope, ast.Module):
-        modules = {name: module for name, module in modules.items() if name not in _local_names(scope)}
-    for node in _scope_nodes(scope):
-        targets = []
-        if isinstance(node, (ast.Assign, ast.Delete)):
-            targets = node.targets
-        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
-            targets = [node.target]
-        for target in targets:
-            base = _base_name(target)
-            if not isinstance(target, (ast.Attribute, ast.Subscript)) or base == "self":
-                continue
-            # base None: an object reached through a call or a container, `[torch][0].allclose`
-            if base is None or base in modules and not modules[base].startswith(_PLOTS):
-                reasons.append(f"changes `{ast.unparse(target)}`, which it does not own")
-        if isinstance(node, _SCOPES):
-            _check_assignments(node, modules, reasons)
-
-
-def import_bindings(source: str) -> dict[str, str]:
-    """The names a cell's top-level imports bind, each with what it binds: ``import torch`` ->
-    {"torch": "torch"}, ``import torch.nn.functional as F`` -> {"F": "torch.nn.functional"},
-    ``from course_lib import checks`` -> {"checks": "course_lib.checks"}. Empty if it does not parse."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return {}
-    bound: dict[str, str] = {}
-    for node in _module_scope(tree):
-        if isinstance(node, ast.Import):
-            bound.update({a.asname or a.name.split(".")[0]: a.name if a.asname else a.name.split(".")[0]
-                          for a in node.names})
-        elif isinstance(node, ast.ImportFrom):
-            bound.update({a.asname or a.name: f"{'.' * node.level}{node.module or ''}.{a.name}" for a in node.names})
-    return bound
-
-
-def _module_scope(tree: ast.AST):
-    """The nodes whose names are the notebook's globals: not inside a function, class or comprehension
-    (a walrus inside a comprehension still binds a global: its target is kept)."""
-    stack = list(ast.iter_child_nodes(tree))
-    while stack:
-        node = stack.pop()
-        yield node
-        if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-            stack.extend(n for n in ast.walk(node) if isinstance(n, ast.NamedExpr))
-        elif not isinstance(node, (*_SCOPES, ast.ClassDef)):
-            stack.extend(ast.iter_child_nodes(node))
-
-
-def _rebinds(tree: ast.AST, protected: Mapping[str, str]) -> list[str]:
-    """Reasons for each global name the notebook's own cells import that this cell binds to something else."""
-    same = import_bindings(ast.unparse(tree))
-    reasons = []
-    for node in _module_scope(tree):
-        names = []
-        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            names = [node.id]
-        elif isinstance(node, (*_SCOPES[:2], ast.ClassDef)):
-            names = [node.name]
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names = [a.asname or a.name.split(".")[0] for a in node.names]
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            names = [node.name]
-        for name in names:
-            if name in protected and (not isinstance(node, (ast.Import, ast.ImportFrom)) or same.get(name) != protected[name]):
-                reasons.append(f"rebinds `{name}`, which the notebook imports ({protected[name]}) and its tests use")
-    return reasons
-
-
-def _importable(top: str, own_modules: Collection[str]) -> bool:
-    """Whether a top-level module is installed or one of the student's submitted files."""
-    return top in own_modules or top in sys.builtin_module_names or importlib.util.find_spec(top) is not None
-
-
-def _unknown(top: str) -> str:
-    return f"imports `{top}`, which is neither installed nor one of the files submitted"
-
-
-def screen(source: str, own_modules: Collection[str] = (), protected: Mapping[str, str] | None = None,
-           imported: Mapping[str, str] | None = None) -> list[str]:
-    """Reasons why a student's code must not run under the grader (empty if none).
-
-    ``own_modules`` are the modules the student submitted as files (screened themselves); any other
-    import must be of an installed module, so that code written to a file while grading never runs.
-    ``protected``: the names the notebook's own cells import (``import_bindings``), which the tests
-    use: a student's cell may import them again but not bind them to anything else. ``imported``:
-    the names the student's other cells import. No cell may change an attribute or item of an
-    imported module (matplotlib's settings excepted).
-    """
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []  # it will fail on its own, with Python's own message
-    protected = dict(protected or {})
-    reasons: list[str] = _rebinds(tree, protected)
-    on_self = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-               and node.func.id in _ON_SELF and node.args and isinstance(node.args[0], ast.Name)
-               and node.args[0].id == "self"}
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [
-                node.module or "", *(f"{node.module}.{a.name}" for a in node.names if node.module)]  # from course_lib import grading
-            for module in modules:
-                if module in _MODULES or module.split(".")[0] in _MODULES - {"course_lib"}:
-                    reasons.append(f"imports `{module}`, which reaches into the grader")
-            tops = {a.name.split(".")[0] for a in node.names} if isinstance(node, ast.Import) else (
-                {(node.module or "").split(".")[0]} if node.level == 0 else set())  # a relative import fails on its own
-            reasons += [_unknown(top) for top in sorted(tops) if not _importable(top, own_modules)]
-        elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) == "run_module":
-            name = node.args[0] if node.args else None  # runpy runs a module by a name given as a value
-            if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
-                reasons.append("uses `run_module` with a module name it computes")
-            elif not _importable(name.value.split(".")[0], own_modules):
-                reasons.append(_unknown(name.value.split(".")[0]))
-        elif isinstance(node, ast.Name) and node.id in _CALLS and id(node) not in on_self:
-            reasons.append(f"uses `{node.id}`")
-        elif isinstance(node, ast.Name) and node.id == "__builtins__":
-            reasons.append("uses `__builtins__`")
-        elif isinstance(node, ast.Attribute) and _reaches_in(node.attr):
-            reasons.append(f"uses the attribute `{node.attr}`")
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _BY_NAME and len(node.args) > 1:
-            name = node.args[1]
-            if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
-                reasons.append(f"uses `{node.func.id}` with an attribute name it computes")
-            elif _reaches_in(name.value):
-                reasons.append(f"uses the attribute `{name.value}`")
-        elif isinstance(node, ast.Global) and set(node.names) & set(protected):
-            reasons.append(f"declares `global {', '.join(sorted(set(node.names) & set(protected)))}`, which the "
-                           "notebook imports and its tests use")
-    _check_assignments(tree, {**(imported or {}), **protected, **import_bindings(source)}, reasons)
-    return sorted(set(reasons))
-
 
 def refusal_source(cell_id: str, reasons: list[str]) -> str:
     """Code that stands in for a refused cell: it raises, so the cell's exercise scores nothing."""
