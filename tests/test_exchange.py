@@ -72,14 +72,6 @@ def _exists(account: str) -> bool:
     return True
 
 
-def as_account(account: str, home: Path) -> list[str]:
-    """What a command is prefixed with to run as ``account`` with ``home`` as its home (the suite's way
-    of running as an ordinary account, tests/test_sandbox.py, pointed at ``account``)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(test_sandbox, "ACCOUNT", account)
-        return test_sandbox.as_ordinary_account([], home)
-
-
 class Loop:
     """The accounts' folders and who runs what."""
 
@@ -87,7 +79,7 @@ class Loop:
         self.top = top
         self.course = top / "course"
         self.exchange = top / "students"  # /srv/nbgrader/students in the README
-        self.prefixes = {account: as_account(account, self.home(account)) for account in (INSTRUCTOR, *STUDENTS)}
+        self.prefixes = {account: test_sandbox.as_ordinary_account([], self.home(account), account) for account in (INSTRUCTOR, *STUDENTS)}
 
     def home(self, account: str) -> Path:
         return self.top / "homes" / account

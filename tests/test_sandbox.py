@@ -225,8 +225,8 @@ def test_grading_refuses_to_run_student_code_unsealed(bwrap, says, tmp_path, mon
 ORDINARY_CLASS = ["html_export_in_submission", "escapes_through_subprocess", "kernel_crash", "infinite_loop", "fork_bomb"]
 
 
-def as_ordinary_account(command: list[str], home: Path) -> list[str]:
-    """``command`` run as an ordinary account: ourselves, or ``ACCOUNT`` when the suite runs as root.
+def as_ordinary_account(command: list[str], home: Path, account: str = ACCOUNT) -> list[str]:
+    """``command`` run as an ordinary account: ourselves, or ``account`` when the suite runs as root.
 
     Where the interpreter lives in a home the account may not enter (a pyenv Python under /root),
     the account runs in a view of the file system in which that home holds only the interpreter.
@@ -236,11 +236,11 @@ def as_ordinary_account(command: list[str], home: Path) -> list[str]:
     if os.geteuid() != 0:
         return environment + command
     try:
-        pwd.getpwnam(ACCOUNT)
+        pwd.getpwnam(account)
     except KeyError:
-        pytest.fail(f"the suite runs as root, so grading is tested as the ordinary account {ACCOUNT!r}: "
-                    "create it (`make test` does: useradd --create-home coursegrader)")
-    prefix = ["runuser", "-u", ACCOUNT, "--"]
+        pytest.fail(f"the suite runs as root, so grading is tested as the ordinary account {account!r}: "
+                    f"create it (`make test` does: useradd {account})")
+    prefix = ["runuser", "-u", account, "--"]
     if subprocess.run([*prefix, sys.executable, "-c", "pass"], capture_output=True).returncode != 0:
         closed = next(p for p in Path(sys.base_prefix).parents if p != Path("/") and not os.stat(p).st_mode & 0o001)
         way = [p for p in reversed(Path(sys.base_prefix).parents) if p.is_relative_to(closed) and p != closed]
