@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import json
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,8 +49,8 @@ if TYPE_CHECKING:  # imported where it is used: importing it takes seconds
 
 __all__ = [
     "PAD_ID", "CLS_ID", "SEP_ID", "MASK_ID", "COLUMNS", "ASSET_DIR", "LESSON_STEPS", "Recipe", "RECIPE",
-    "train_vocabulary", "pretraining_dataset", "new_model", "batches", "pretraining_loss", "run_pretraining",
-    "pretrain", "evaluation_batches", "mlm_accuracy", "nsp_accuracy",
+    "train_vocabulary", "pretraining_dataset", "within_topics", "new_model", "batches", "pretraining_loss",
+    "run_pretraining", "pretrain", "evaluation_batches", "mlm_accuracy", "nsp_accuracy",
     "make_mini_bert", "save_mini_bert", "load_mini_bert",
 ]
 
@@ -164,7 +165,8 @@ def pretraining_dataset(
     ``encode(tokens_a, tokens_b, max_length, cls_id, sep_id, pad_id)``: ``bert_inputs`` or yours.
     ``make_pairs(documents, generator)``, if given, pairs the sentences instead of ``nsp_pairs``
     (lesson 07's exercise: documents as lists of sentences of ids, one sentence per segment,
-    negatives from any other document; returns ``(tokens_a, tokens_b, next_sentence_label)``).
+    negatives from any other document; returns ``(tokens_a, tokens_b, next_sentence_label)``); with
+    ``"same_topic"`` it runs on each topic's documents of the block in turn (:func:`within_topics`).
     Columns (:data:`COLUMNS`): four lists of ``max_length`` ints and ``next_sentence_label`` (0 IsNext,
     1 NotNext). Train: about 25,000 pairs in a few seconds; validation 2,500. ValueError for a bad
     split, negatives, max_length or size, or ``encode`` output without those columns.
@@ -176,9 +178,8 @@ def pretraining_dataset(
         raise ValueError(f"negatives must be 'other_document' or 'same_topic'; got {negatives!r}.")
     if n_documents is not None:
         check_int("n_documents", n_documents, "documents of the split to use", minimum=2)
-    if make_pairs is not None and (negatives, sentences_per_segment) != ("other_document", 1):
-        raise ValueError("make_pairs pairs single sentences with other-document negatives; leave negatives and "
-                         "sentences_per_segment at their defaults, or leave make_pairs out.")
+    if make_pairs is not None and sentences_per_segment != 1:
+        raise ValueError("make_pairs pairs single sentences; leave sentences_per_segment at 1, or make_pairs out.")
     encode = encode or bert_inputs
     corpus = document_corpus(seed=seed, split=split)
     corpus = corpus if n_documents is None else corpus.select(range(min(n_documents, len(corpus))))
@@ -196,7 +197,9 @@ def pretraining_dataset(
             pairs = [(pair.tokens_a, pair.tokens_b, pair.next_sentence_label) for pair in
                      nsp_pairs(documents, generator, negatives=negatives, sentences_per_segment=sentences_per_segment)]
         else:
-            pairs = make_pairs([document["sentences"] for document in documents], generator)
+            sentences = [document["sentences"] for document in documents]
+            pairs = (make_pairs(sentences, generator) if negatives == "other_document"
+                     else within_topics(make_pairs, sentences, block["topic"], generator))
             for pair in pairs[:1]:
                 if not (isinstance(pair, Sequence) and len(pair) == 3 and pair[2] in (0, 1)):
                     raise ValueError(f"make_pairs must return (tokens_a, tokens_b, next_sentence_label) triples, "
@@ -212,6 +215,34 @@ def pretraining_dataset(
     with _no_progress_bars():
         return corpus.map(block_to_pairs, batched=True, batch_size=BLOCK, remove_columns=corpus.column_names,
                           new_fingerprint=f"mini-bert-pairs-{split}-{seed}")  # in memory: never a cache key
+
+
+def within_topics(make_pairs: PairFn, documents: Sequence[Sequence[Sequence[int]]], topics: Sequence[Hashable],
+                  generator: torch.Generator) -> list:
+    """NSP pairs whose negatives come from a document of A's topic, from ``make_pairs`` (the exercise's
+    ``nsp_pairs``: negatives from any other document it is given) run on each topic's documents in turn.
+
+    Topics in the order they first appear, all drawing from ``generator``; ``make_pairs`` must return one
+    pair per sentence but the last of each document, in document order (as lesson 07's exercise states),
+    and the pairs come back in the order of ``documents``. (``nsp_pairs(negatives="same_topic")`` draws
+    in document order instead, so its pairs differ, with the same kind of negative.) ValueError if a
+    topic's pairs do not number one per sentence but the last.
+    """
+    if len(topics) != len(documents):
+        raise ValueError(f"one topic per document: {len(topics)} topics for {len(documents)} documents.")
+    members: dict[Hashable, list[int]] = {}
+    for d, topic in enumerate(topics):
+        members.setdefault(topic, []).append(d)
+    per_document: list[list] = [[] for _ in documents]
+    for topic, indices in members.items():
+        pairs = list(make_pairs([documents[d] for d in indices], generator))
+        counts = [max(len(documents[d]) - 1, 0) for d in indices]
+        if len(pairs) != sum(counts):
+            raise ValueError(f"make_pairs gave {len(pairs)} pairs for the {len(indices)} documents of topic {topic!r}, "
+                             f"which have {sum(counts)} sentences but the last: one pair per such sentence, please.")
+        for d, count, end in zip(indices, counts, itertools.accumulate(counts)):
+            per_document[d] = pairs[end - count:end]
+    return [pair for pairs in per_document for pair in pairs]
 
 
 # --- pretraining --------------------------------------------------------------------------------

@@ -76,7 +76,8 @@ def fill_in_the_blank(
             a, b = (sentence, None) if isinstance(sentence, str) else sentence
             ids_a, ids_b = tokenizer.encode(a), None if b is None else tokenizer.encode(b)
             row = bert_inputs(ids_a, ids_b, model.config.max_position_embeddings, tokenizer.cls_token_id,
-                              tokenizer.sep_token_id, tokenizer.pad_token_id, padding=False)
+                              tokenizer.sep_token_id, tokenizer.pad_token_id)
+            row = {key: values[:sum(row["attention_mask"])] for key, values in row.items()}  # the padding off
             if (found := row["input_ids"].count(mask_id)) != 1:
                 raise ValueError(f"each input needs exactly one [MASK]; {sentence!r} has {found}.")
             device = model_device(model)
@@ -248,16 +249,15 @@ def right_context_accuracy(model: BertForPreTraining | LeftToRightLM, tokenizer:
 
 def mask_always(
     input_ids: Tensor, special_tokens_mask: Tensor, vocab_size: int, mask_token_id: int,
-    generator: torch.Generator, mlm_probability: float = 0.15, *, attention_mask: Tensor | None = None,
+    generator: torch.Generator, mlm_probability: float = 0.15,
 ) -> tuple[Tensor, Tensor]:
     """``mask_tokens`` with every chosen position replaced by [MASK] (no random, none kept).
 
-    Same signature, same draws and so the same chosen positions and labels as ``mask_tokens``
-    under the same generator state; only the replacement differs. Returns (input_ids, labels),
-    both (batch, seq) long.
+    The signature of lesson 07's exercise ``mask_tokens``, whose draws it uses (the learner's, in the
+    homework edition), so the same chosen positions and labels under the same generator state; only
+    the replacement differs. Returns (input_ids, labels), both (batch, seq) long.
     """
-    _, labels = mask_tokens(input_ids, special_tokens_mask, vocab_size, mask_token_id, generator, mlm_probability,
-                            attention_mask=attention_mask)
+    _, labels = mask_tokens(input_ids, special_tokens_mask, vocab_size, mask_token_id, generator, mlm_probability)
     return input_ids.masked_fill(labels != IGNORE_INDEX, mask_token_id), labels
 
 

@@ -116,16 +116,48 @@ def test_same_topic_negatives_keep_the_topic(tokenizer):
         for sentence in document["sentences"]:
             topics[tuple(tokenizer.encode(sentence))].add(document["topic"])
     shares = {}
-    for negatives in ("same_topic", "other_document"):
-        rows = mb.pretraining_dataset(tokenizer, "validation", negatives=negatives, n_documents=40)
-        same = []
-        for ids, label in zip(rows["input_ids"], rows["next_sentence_label"]):
-            first, second = [i for i, token in enumerate(ids) if token == mb.SEP_ID]
-            a, b = tuple(ids[1:first]), tuple(ids[first + 1:second])
-            if label == 1 and len(topics[a]) == len(topics[b]) == 1:  # sentences only one topic tells
-                same.append(topics[a] == topics[b])
-        shares[negatives] = sum(same) / len(same)
-    assert shares["same_topic"] == 1.0 and shares["other_document"] < 0.3, shares
+    for make_pairs in (None, exercise_pairs):  # nsp_pairs' own option, and the exercise's pairs run per topic
+        for negatives in ("same_topic", "other_document"):
+            rows = mb.pretraining_dataset(tokenizer, "validation", negatives=negatives, n_documents=40,
+                                          make_pairs=make_pairs)
+            same = []
+            for ids, label in zip(rows["input_ids"], rows["next_sentence_label"]):
+                first, second = [i for i, token in enumerate(ids) if token == mb.SEP_ID]
+                a, b = tuple(ids[1:first]), tuple(ids[first + 1:second])
+                if label == 1 and len(topics[a]) == len(topics[b]) == 1:  # sentences only one topic tells
+                    same.append(topics[a] == topics[b])
+            shares[negatives, make_pairs] = sum(same) / len(same)
+        assert shares["same_topic", make_pairs] == 1.0 and shares["other_document", make_pairs] < 0.3, shares
+
+
+def exercise_pairs(documents, generator):
+    """Lesson 07's nsp_pairs: lists of sentences in, (tokens_a, tokens_b, next_sentence_label) triples out."""
+    from course_lib.pretraining import nsp_pairs
+
+    return [(p.tokens_a, p.tokens_b, p.next_sentence_label) for p in nsp_pairs(documents, generator)]
+
+
+def test_within_topics_runs_the_pairs_on_each_topic_and_keeps_the_document_order():
+    documents = [[[10 * d + s] for s in range(n)] for d, n in enumerate([3, 2, 4, 1, 3, 0])]
+    topics = ["x", "y", "x", "y", "y", "x"]
+    calls = []
+
+    def recording(docs, generator):
+        calls.append([doc[0][0] // 10 if doc else None for doc in docs])
+        return exercise_pairs(docs, generator)
+
+    pairs = mb.within_topics(recording, documents, topics, torch.Generator().manual_seed(0))
+    assert calls == [[0, 2, None], [1, 3, 4]]  # topics in order of first appearance, each with only its documents
+    assert [a[0] // 10 for a, _, _ in pairs] == [0, 0, 1, 2, 2, 2, 4, 4]  # one pair per sentence but the last
+    assert [a[0] for a, _, _ in pairs] == [0, 1, 10, 20, 21, 22, 40, 41]
+    for a, b, label in pairs:
+        assert topics[b[0] // 10] == topics[a[0] // 10] and (label == 1) == (b[0] != a[0] + 1)
+    again = mb.within_topics(exercise_pairs, documents, topics, torch.Generator().manual_seed(0))
+    assert again == pairs and 1 in [label for *_, label in pairs]
+    with pytest.raises(ValueError, match="one pair per such sentence"):
+        mb.within_topics(lambda docs, g: exercise_pairs(docs, g)[1:], documents, topics, torch.Generator())
+    with pytest.raises(ValueError, match="one topic per document"):
+        mb.within_topics(exercise_pairs, documents, topics[:-1], torch.Generator())
 
 
 def test_pretraining_dataset_uses_the_encoder_it_is_given(tokenizer):
@@ -161,7 +193,7 @@ def test_pretraining_dataset_uses_the_pairs_it_is_given(tokenizer):
     with pytest.raises(ValueError, match="triples"):
         mb.pretraining_dataset(tokenizer, n_documents=10, make_pairs=lambda d, g: [(d[0][0], d[0][1])])
     with pytest.raises(ValueError, match="make_pairs"):
-        mb.pretraining_dataset(tokenizer, n_documents=10, negatives="same_topic", make_pairs=triples)
+        mb.pretraining_dataset(tokenizer, n_documents=10, sentences_per_segment=2, make_pairs=triples)
 
 
 # --- pretraining --------------------------------------------------------------------------------
@@ -238,6 +270,10 @@ def test_nsp_accuracy_and_fill_in_the_blank(tokenizer, held_out):
     table = mp.fill_in_the_blank(model, tokenizer, ["The [MASK] barks at the sheep.", "[MASK] bakes bread.",
                                                     ("Ulric guides the flock.", "The [MASK] barks at the sheep.")], k=4)
     assert [len(row) for row in table] == [4, 4, 4]
+    ids = [tokenizer.cls_token_id, *tokenizer.encode("The [MASK] barks at the sheep."), tokenizer.sep_token_id]
+    with torch.no_grad():  # [CLS] A [SEP] alone, no padding: what the model is asked
+        expected = model(torch.tensor([ids])).mlm_logits[0, ids.index(tokenizer.mask_token_id)].softmax(-1).topk(4)
+    assert [p for _, p in table[0]] == pytest.approx(expected.values.tolist(), abs=1e-6)
     for row in table:
         probabilities = [p for _, p in row]
         assert probabilities == sorted(probabilities, reverse=True) and sum(probabilities) <= 1.0 + 1e-6
