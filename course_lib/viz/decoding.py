@@ -1,10 +1,14 @@
 """Pictures of decoding, drawn by the course (lesson 06_translation).
 
-- ``draw_beam_search``: the tree a beam search grows, from the steps ``course_lib.decoding.beam_search``
-  records with ``trace=[]``. Columns are the generated positions; each node is a hypothesis, labelled
-  with its newest token and its total log-probability. Kept hypotheses are boxed, the best dropped
-  extensions are grey, finished hypotheses (ending in ``</s>``) are green and show their
-  length-normalised score, and the returned translation is drawn in blue.
+- ``trace_beam_search``: the steps of any beam search (the learner's own ``beam_search`` too), read off
+  from what it asks the model: it runs the search on a wrapper of the model that notes the hypotheses
+  the search feeds the decoder at each step (the live beam) and their next-token log-probabilities.
+- ``draw_beam_search``: the tree a beam search grows, from those steps (or the ones
+  ``course_lib.decoding.beam_search`` records with ``trace=[]``). Columns are the generated
+  positions; each node is a hypothesis, labelled with its newest token and its total
+  log-probability. Kept hypotheses are boxed, the best dropped extensions are grey, finished
+  hypotheses (ending in ``</s>``) are green and show their length-normalised score, and the
+  returned translation is drawn in blue.
 - ``draw_kv_cache``: what one decoder layer's key/value cache holds at each step of cached greedy
   decoding: the positions whose keys and values are reused, the one computed at this step, and the
   source's keys and values for cross-attention, computed once.
@@ -15,11 +19,108 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
+import torch
 from matplotlib.patches import FancyBboxPatch, Rectangle
+from torch import Tensor, nn
 
-__all__ = ["draw_beam_search", "draw_kv_cache"]
+from course_lib.decoding import BeamStep, _never_pad, _scored, _step_record
+
+__all__ = ["trace_beam_search", "draw_beam_search", "draw_kv_cache"]
 
 _KEPT, _DROPPED, _FINISHED, _WINNER = "#fdf6e3", "#eeeeee", "#c9ecc1", "#1f5fbf"
+
+
+class _Recorder(nn.Module):
+    """``model`` as a beam search sees it, noting each prefix given to ``decode`` and its next-token log-probabilities."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.pad_id = model.pad_id
+        if getattr(model, "max_len", None) is not None:
+            self.max_len = model.max_len
+        self.next_log_probs: dict[tuple[int, ...], Tensor] = {}  # prefix, <bos> first -> (vocab,) float64
+
+    def encode(self, *args: Any, **kwargs: Any) -> Tensor:
+        return self.model.encode(*args, **kwargs)
+
+    def decode(self, tgt: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        logits = self.model.decode(tgt, *args, **kwargs)
+        log_probs = torch.log_softmax(logits[:, -1].detach().double(), dim=-1).cpu()
+        for prefix, row in zip(tgt.tolist(), log_probs):
+            self.next_log_probs.setdefault(tuple(prefix), row)
+        return logits
+
+
+def trace_beam_search(
+    search: Callable[..., list[int]],
+    model: nn.Module,
+    src: Tensor,
+    beam_size: int = 4,
+    max_len: int = 50,
+    alpha: float = 0.6,
+    bos_id: int = 1,
+    eos_id: int = 2,
+) -> tuple[list[int], list[BeamStep]]:
+    """Run ``search(model, src, beam_size=..., ...)`` and read its steps off the prefixes it decodes.
+
+    ``search`` is any beam search with the signature of ``course_lib.decoding.beam_search`` (the
+    learner's own, say). It runs on a wrapper of ``model`` that notes every prefix the search gives
+    ``decode`` and the log-probabilities of its next token. The prefixes of t generated tokens are
+    the live beam of step t + 1, so each step's ``BeamStep`` shows what was observed: the hypotheses
+    extended and the extensions the search went on with (kept, live, <pad> too if it chose that);
+    the rest of the beam (``beam_size`` minus the hypotheses finished earlier) went to the best
+    extensions by <eos>, the finished ones. Dropped extensions shown are never <pad>. The last step
+    decoded has no next step to show what was kept: there the best extensions (but <pad>) fill the
+    beam, as the search's rule says, and at ``max_len`` the live ones finish too, without <eos>. Returns (the search's result, the steps), ready for ``draw_beam_search``.
+    On ``course_lib.decoding.beam_search`` the steps are those it records with ``trace=[]``, except
+    when its bound stops it at ``max_len`` itself: its record then leaves the live ones unfinished.
+    """
+    recorder = _Recorder(model)
+    result = search(recorder, src, beam_size=beam_size, max_len=max_len, alpha=alpha, bos_id=bos_id, eos_id=eos_id)
+    seen = recorder.next_log_probs
+    beams: dict[int, list[tuple[int, ...]]] = {}  # generated tokens -> the prefixes decoded, in order
+    for prefix in seen:
+        beams.setdefault(len(prefix) - 1, []).append(prefix)
+    steps: list[BeamStep] = []
+    finished_count = 0
+    for length in range(1, len(beams) + 1):
+        if length - 1 not in beams:
+            break
+        live = beams[length - 1]
+        live_log_probs = torch.tensor([sum(seen[p[:i]][p[i]].item() for i in range(1, len(p))) for p in live],
+                                      dtype=torch.float64)
+        scores = live_log_probs[:, None] + torch.stack([seen[p] for p in live])  # (live, vocab)
+        kept = _kept(scores, live, beams.get(length), beam_size - finished_count, eos_id, recorder.pad_id)
+        vocab = scores.shape[1]
+        extended = torch.cat((torch.tensor(live)[kept // vocab], (kept % vocab)[:, None]), dim=1)
+        log_probs, ends = scores.flatten()[kept], kept % vocab == eos_id
+        ended = _scored(extended[ends], log_probs[ends], length, alpha)
+        finished_count += len(ended)
+        shown = _never_pad(scores, recorder.pad_id).flatten().index_put((kept,), log_probs).view_as(scores)
+        step = _step_record(torch.tensor(live), live_log_probs, shown, kept, ended, log_probs[ends])
+        if length == max_len:  # the live ones end here, without <eos>
+            unfinished = _scored(extended[~ends], log_probs[~ends], length, alpha)
+            step.finished += [(ids, lp, score) for (score, ids), lp in zip(unfinished, log_probs[~ends].tolist())]
+        steps.append(step)
+    return result, steps
+
+
+def _kept(scores: Tensor, live: list, went_on: list | None, room: int, eos_id: int, pad_id: int) -> Tensor:
+    """The flat indices into ``scores`` (live, vocab) of the extensions kept at one step, best first.
+
+    ``went_on``: the prefixes decoded at the next step, the kept live extensions; the best <eos>
+    extensions fill the rest of the ``room`` left in the beam. At the last step decoded (None), the
+    best ``room`` extensions but <pad> ones (as ``course_lib.decoding.beam_search`` chooses).
+    """
+    vocab, flat = scores.shape[1], scores.flatten()
+    if went_on is None:
+        choices = _never_pad(scores, pad_id).flatten()
+        return choices.topk(max(0, min(room, int(torch.isfinite(choices).sum())))).indices
+    live_ones = [live.index(p[:-1]) * vocab + p[-1] for p in went_on if p[:-1] in live]
+    best_ends = scores[:, eos_id].argsort(descending=True)[: max(0, room - len(live_ones))]
+    kept = torch.tensor(live_ones + [row * vocab + eos_id for row in best_ends.tolist()], dtype=torch.long)
+    return kept[flat[kept].argsort(descending=True, stable=True)]
 
 
 def _tree(steps: Sequence[Any]) -> tuple[dict, dict]:
@@ -48,8 +149,8 @@ def draw_beam_search(
 ):
     """Draw the tree of a beam search and return the Axes.
 
-    ``steps`` is the list of ``course_lib.decoding.BeamStep`` that ``beam_search(..., trace=steps)``
-    filled (anything with the same three fields will do), ``result`` the ids it returned,
+    ``steps`` is the list of ``course_lib.decoding.BeamStep`` from ``trace_beam_search`` or the one
+    ``beam_search(..., trace=steps)`` filled (anything with the same three fields will do), ``result`` the ids it returned,
     ``token_text`` turns an id into the text shown (e.g. ``tgt_vocab.id_to_token``). Column t holds
     the hypotheses of t generated tokens: boxed if kept in the beam, grey if dropped (the best of
     the extensions that did not make it), green if finished, with s = log P / lp. Edges join a
