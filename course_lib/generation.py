@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 
 from course_lib.arguments import check_int, check_tokens
-from course_lib.gpt import GPT, check_attention_mask, positions_from_mask
+from course_lib.gpt import GPT, check_attention_mask, new_cache, positions_from_mask
 from course_lib.measure import wall_time
 from course_lib.sampling import sample_next
 from course_lib.training import inference, model_device
@@ -86,7 +86,7 @@ def generate(
             f"generating {max_new_tokens} tokens after these prompts needs position {last}, but the model has "
             f"n_positions={model.config.n_positions}: generate fewer tokens or shorten the prompts."
         )
-    cache = model.new_cache() if use_cache else None
+    cache = new_cache(model) if use_cache else None
     ids, step_ids, step_positions = input_ids, input_ids, positions
     finished = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=device)
     with inference(model):

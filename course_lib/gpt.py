@@ -14,9 +14,12 @@ weight IS the token-embedding matrix (Radford et al. 2019, section 2.3; Press an
 Residual projections start with standard deviation 0.02 / sqrt(2 * n_layer), as GPT-2 does.
 
 Generation one token at a time reuses the keys and values of earlier positions: pass
-``cache=model.new_cache()`` (lesson 06's ``KVCache``, one per layer) and the model appends to it in
-place; ``course_lib.generation`` runs the loop. Masks follow the course convention inside the
-model (bool, True = may attend) and HF's at its interface (``attention_mask`` 1 = real token).
+``cache=new_cache(model)`` (lesson 06's ``KVCache``, one per layer) and the model appends to it in
+place, each block through ``layer_with_cache``; ``course_lib.generation`` runs the loop. These
+helpers, and ``hidden_states`` (the final LayerNorm's output, read with a hook on ``final_norm``),
+need only GPT-2's parts under these names, so they work on the lesson's own GPT too. Masks follow
+the course convention inside the model (bool, True = may attend) and HF's at its interface
+(``attention_mask`` 1 = real token).
 
 Differences from the original, on purpose: no dropout on the attention weights (HF's
 ``attn_pdrop``), as lesson 03's ``MultiHeadAttention`` has none; nothing else, so in eval mode the
@@ -50,6 +53,10 @@ __all__ = [
     "GPT",
     "check_attention_mask",
     "positions_from_mask",
+    "new_cache",
+    "cache_length",
+    "layer_with_cache",
+    "hidden_states",
     "HF_TO_COURSE",
     "load_hf_gpt2",
     "to_hf_gpt2_state_dict",
@@ -155,9 +162,22 @@ class Block(EncoderLayer):
     def forward(self, x: Tensor, mask: Tensor | None = None, cache: KVCache | None = None) -> Tensor:
         if cache is None:
             return super().forward(x, mask)
-        attend = partial(cached_self_attention, self.self_attn, cache=cache, mask=mask)
-        x = residual_sublayer(x, attend, self.norm1, self.dropout1, norm_first=True)
-        return residual_sublayer(x, self.feed_forward, self.norm2, self.dropout2, norm_first=True)
+        return layer_with_cache(self, x, mask, cache)
+
+
+def layer_with_cache(layer: EncoderLayer, x: Tensor, mask: Tensor | None, cache: KVCache | None) -> Tensor:
+    """Lesson 05's ``EncoderLayer`` (a GPT block: pre-norm) on the new positions ``x`` (batch, new, d_model).
+
+    Without a cache this is ``layer(x, mask)``. With lesson 06's ``KVCache`` the new positions' keys
+    and values are appended to ``cache`` in place and their queries attend over every cached
+    position and themselves (``cached_self_attention``), under ``mask`` bool (batch or 1, 1, new,
+    past + new), True = may attend; then the MLP, each sublayer with its residual sum.
+    """
+    if cache is None:
+        return layer(x, mask)
+    attend = partial(cached_self_attention, layer.self_attn, cache=cache, mask=mask)
+    x = residual_sublayer(x, attend, layer.norm1, layer.dropout1, layer.norm_first)
+    return residual_sublayer(x, layer.feed_forward, layer.norm2, layer.dropout2, layer.norm_first)
 
 
 # --- the model ----------------------------------------------------------------------------------
@@ -176,6 +196,35 @@ def check_attention_mask(name: str, mask: object, shape: tuple[int, ...], hint: 
     if not ((mask == 0) | (mask == 1)).all():
         raise ValueError(f"{name} must hold only 1 and 0.")
     return mask.bool()
+
+
+def new_cache(model: nn.Module) -> list[KVCache]:
+    """An empty key/value cache for ``model`` (a GPT: anything with ``layers``), to pass as ``cache``:
+    lesson 06's ``KVCache``, one per block."""
+    return [KVCache() for _ in model.layers]
+
+
+def cache_length(cache: list[KVCache] | None) -> int:
+    """How many positions ``cache`` holds: 0 for None or a fresh ``new_cache``, else its keys' length."""
+    if not cache or cache[0].key is None:
+        return 0
+    return cache[0].key.shape[2]
+
+
+def hidden_states(model: nn.Module, input_ids: Tensor, attention_mask: Tensor | None = None, **forward) -> Tensor:
+    """The final LayerNorm's output (batch, seq, n_embd) of ``model(input_ids, attention_mask, **forward)``.
+
+    ``model`` is a GPT with a ``final_norm`` (the course's or the lesson's own): its forward runs
+    once and a hook on ``final_norm`` keeps what it returns; the logits are dropped. Gradients flow
+    as through the forward. ``forward``: further arguments of the model's forward (``position_ids``).
+    """
+    kept: list[Tensor] = []
+    handle = model.final_norm.register_forward_hook(lambda module, inputs, output: kept.append(output))
+    try:
+        model(input_ids, attention_mask, **forward)
+    finally:
+        handle.remove()
+    return kept[-1]
 
 
 def positions_from_mask(attention_mask: Tensor) -> Tensor:
@@ -202,13 +251,13 @@ class GPT(nn.Module):
     - position_ids (batch or 1, new) in [0, n_positions); default past, past + 1, ... (HF's
       default). Left-padded batches should pass ``positions_from_mask(attention_mask)``, as
       ``generation`` and the reward model do;
-    - cache: ``model.new_cache()`` (a ``KVCache`` per layer), holding ``past`` positions; the new
+    - cache: ``new_cache(model)`` (a ``KVCache`` per layer), holding ``past`` positions; the new
       positions' keys and values are appended to it in place.
 
     Position i may attend to the real positions j <= i (the cached ones included). TypeError for
     non-integer ids; ValueError for shapes that do not fit, ids or positions out of range, a
-    mask with values other than 0/1, or a cache of the wrong size. ``hidden_states`` gives the
-    final LayerNorm's output (batch, new, n_embd), which the reward model reads.
+    mask with values other than 0/1, or a cache of the wrong size. ``hidden_states(model, ...)``
+    gives the final LayerNorm's output (batch, new, n_embd), which the reward model reads.
     """
 
     def __init__(self, config: GPTConfig) -> None:
@@ -226,18 +275,13 @@ class GPT(nn.Module):
                 nn.init.normal_(projection.weight, std=config.initializer_range / math.sqrt(2 * config.n_layer))
         self.lm_head.weight = self.token_embedding.weight  # weight tying
 
-    def new_cache(self) -> list[KVCache]:
-        """An empty key/value cache, one ``KVCache`` per block, to pass as ``cache``."""
-        return [KVCache() for _ in self.layers]
-
-    def hidden_states(
+    def forward(
         self,
         input_ids: Tensor,
         attention_mask: Tensor | None = None,
         position_ids: Tensor | None = None,
         cache: list[KVCache] | None = None,
     ) -> Tensor:
-        """The final LayerNorm's output (batch, new, n_embd); arguments as ``forward``."""
         config = self.config
         check_tokens("input_ids", input_ids)
         batch, new = input_ids.shape
@@ -267,15 +311,15 @@ class GPT(nn.Module):
         x = self.dropout(self.token_embedding(input_ids) + self.position_embedding(position_ids))
         for i, layer in enumerate(self.layers):
             x = layer(x, mask, None if cache is None else cache[i])
-        return self.final_norm(x)
+        return self.lm_head(self.final_norm(x))
 
     def _cache_length(self, cache: list[KVCache] | None, batch: int) -> int:
         """How many positions ``cache`` holds (0 for None), after checking it fits this model and batch."""
         if cache is None:
             return 0
         if not isinstance(cache, list) or len(cache) != len(self.layers) or not all(isinstance(c, KVCache) for c in cache):
-            raise ValueError(f"cache must be model.new_cache(): a list of {len(self.layers)} KVCache, one per block.")
-        lengths = {0 if c.key is None else c.key.shape[2] for c in cache}
+            raise ValueError(f"cache must be new_cache(model): a list of {len(self.layers)} KVCache, one per block.")
+        lengths = {cache_length([c]) for c in cache}
         batches = {c.key.shape[0] for c in cache if c.key is not None}
         if len(lengths) > 1 or batches - {batch}:
             raise ValueError(
@@ -283,15 +327,6 @@ class GPT(nn.Module):
                 f"batch {batch}: use one cache per batch, filled only through this model."
             )
         return lengths.pop()
-
-    def forward(
-        self,
-        input_ids: Tensor,
-        attention_mask: Tensor | None = None,
-        position_ids: Tensor | None = None,
-        cache: list[KVCache] | None = None,
-    ) -> Tensor:
-        return self.lm_head(self.hidden_states(input_ids, attention_mask, position_ids, cache))
 
 
 # --- weights from HF GPT-2 ----------------------------------------------------------------------

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from course_lib.causal_lm import token_logprobs
-from course_lib.gpt import GPT, check_attention_mask, positions_from_mask
+from course_lib.gpt import GPT, check_attention_mask, hidden_states, positions_from_mask
 
 __all__ = [
     "sequence_logprobs",
@@ -115,11 +115,11 @@ class RewardModel(nn.Module):
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor | None = None) -> Tensor:
         if attention_mask is None:
-            hidden = self.gpt.hidden_states(input_ids)  # (batch, seq, n_embd); checks the inputs
+            hidden = hidden_states(self.gpt, input_ids)  # (batch, seq, n_embd); checks the inputs
             last = torch.full((input_ids.shape[0],), input_ids.shape[1] - 1, device=hidden.device)
         else:
             last = last_token_index(attention_mask)  # checks the mask
-            hidden = self.gpt.hidden_states(input_ids, attention_mask, positions_from_mask(attention_mask))
+            hidden = hidden_states(self.gpt, input_ids, attention_mask, position_ids=positions_from_mask(attention_mask))
             last = last.to(hidden.device)
         return self.head(hidden[torch.arange(hidden.shape[0], device=hidden.device), last]).squeeze(-1)
 

@@ -304,19 +304,22 @@ class Curve:
 
 def run_policy_gradient(policy: GPT, reference: GPT, reward_model: torch.nn.Module, tok, prompts: dict[str, list],
                         steps: int, beta: float = 0.05, batch_size: int = 32, lr: float = 1e-3, seed: int = 0,
-                        max_new_tokens: int = 100, plot: bool = True) -> Curve:
+                        max_new_tokens: int = 100, plot: bool = True,
+                        generate_fn: Callable[..., Tensor] | None = None) -> Curve:
     """RLHF in miniature: each step samples ``batch_size`` stories from ``policy`` for prompts drawn
     from ``prompts``, scores them with ``reward_model`` and takes one step on
     ``preferences.policy_gradient_loss`` (REINFORCE, mean baseline, reward - ``beta`` x per-token KL
     to the frozen ``reference``). Returns the :class:`Curve` (the human's approval is measured,
-    never trained on)."""
+    never trained on). ``generate_fn`` writes the stories as in :func:`sample` (yours; default
+    ``course_lib.generation.generate`` at temperature 1 with a generator seeded by ``seed``)."""
     generator = torch.Generator().manual_seed(seed)
     rows = _batches(len(prompts["ids"]), batch_size, seed)
     curve = Curve()
 
     def loss(m, step):
         chosen = rows(step).tolist()
-        batch = sample(m, tok, {k: [v[i] for i in chosen] for k, v in prompts.items()}, 1.0, generator, max_new_tokens)
+        batch = sample(m, tok, {k: [v[i] for i in chosen] for k, v in prompts.items()}, 1.0, generator, max_new_tokens,
+                       generate_fn=generate_fn)
         scores = rewards(reward_model, batch)
         with inference(reference):
             ref = token_logprobs(reference(batch.input_ids, batch.attention_mask), batch.input_ids)

@@ -15,7 +15,11 @@ import torch.nn.functional as F
 transformers = pytest.importorskip("transformers")
 
 from course_lib.causal_lm import lm_loss  # noqa: E402
-from course_lib.gpt import GPT, GPTConfig, load_hf_gpt2, positions_from_mask, to_hf_gpt2_state_dict  # noqa: E402
+from course_lib.gpt import (  # noqa: E402
+    GPT, GPTConfig, cache_length, hidden_states, layer_with_cache, load_hf_gpt2, new_cache, positions_from_mask,
+    to_hf_gpt2_state_dict,
+)
+from course_lib.transformer import causal_mask  # noqa: E402
 from hf_gpt2 import course_copy, hf_gpt2, left_padded, right_padded, small_config  # noqa: E402
 
 TOL = 1e-5
@@ -180,7 +184,7 @@ def test_cache_in_pieces_equals_the_full_pass(ours):
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     with torch.no_grad():
         full = ours(ids, mask, positions)
-        cache = ours.new_cache()
+        cache = new_cache(ours)
         pieces = [ours(ids[:, :6], mask[:, :6], positions[:, :6], cache)]
         for t in range(6, 10):
             pieces.append(ours(ids[:, t : t + 1], mask[:, : t + 1], positions[:, t : t + 1], cache))
@@ -195,10 +199,10 @@ def test_cache_default_positions_are_offset(ours):
     ids = torch.randint(0, 61, (2, 8), generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
         full = ours(ids)
-        cache = ours.new_cache()
+        cache = new_cache(ours)
         ours(ids[:, :7], cache=cache)
         offset = ours(ids[:, 7:], cache=cache)
-        cache = ours.new_cache()
+        cache = new_cache(ours)
         ours(ids[:, :7], cache=cache)
         not_offset = ours(ids[:, 7:], position_ids=torch.zeros(1, 1, dtype=torch.long), cache=cache)
     torch.testing.assert_close(offset[:, 0], full[:, 7], atol=TOL, rtol=0)
@@ -230,8 +234,40 @@ def test_forward_errors(ours, call, error, words):
         call(ours)
 
 
+def test_the_helpers_need_only_gpt2s_parts(ours):
+    """new_cache, layer_with_cache and hidden_states work on any module with GPT-2's parts under the
+    course's names (the lesson's own GPT): its cached pieces equal the full pass, and hidden_states is
+    what lm_head reads."""
+
+    class Plain(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.token_embedding, self.position_embedding = model.token_embedding, model.position_embedding
+            self.layers, self.final_norm, self.lm_head = model.layers, model.final_norm, model.lm_head
+
+        def forward(self, ids, attention_mask=None, position_ids=None, cache=None):
+            past, new = cache_length(cache), ids.shape[1]
+            x = self.token_embedding(ids) + self.position_embedding(torch.arange(past, past + new)[None])
+            mask = causal_mask(past + new)[past:]
+            for i, layer in enumerate(self.layers):
+                x = layer_with_cache(layer, x, mask, None if cache is None else cache[i])
+            return self.lm_head(self.final_norm(x))
+
+    plain = Plain(ours).eval()
+    ids = torch.randint(0, 61, (2, 9), generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        full = ours(ids)
+        cache = new_cache(plain)
+        pieces = torch.cat([plain(ids[:, :5], cache=cache)] + [plain(ids[:, t:t + 1], cache=cache) for t in range(5, 9)], dim=1)
+        hidden = hidden_states(plain, ids)
+    assert cache_length(cache) == 9 and cache_length(None) == 0 and cache_length(new_cache(plain)) == 0
+    torch.testing.assert_close(pieces, full, atol=TOL, rtol=0)
+    assert hidden.shape == (2, 9, 32)
+    torch.testing.assert_close(ours.lm_head(hidden), full, atol=TOL, rtol=0)
+
+
 def test_cache_of_another_batch_is_refused(ours):
-    cache = ours.new_cache()
+    cache = new_cache(ours)
     with torch.no_grad():
         ours(torch.zeros(2, 3, dtype=torch.long), cache=cache)
         with pytest.raises(ValueError, match="one cache per batch"):

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 transformers = pytest.importorskip("transformers")
 
 from course_lib.causal_lm import token_logprobs  # noqa: E402
-from course_lib.gpt import GPT, GPTConfig, load_hf_gpt2  # noqa: E402
+from course_lib.gpt import GPT, GPTConfig, hidden_states, load_hf_gpt2  # noqa: E402
 from course_lib.preferences import (  # noqa: E402
     PolicyGradientStats,
     RewardModel,
@@ -109,7 +109,7 @@ def test_reward_does_not_depend_on_padding():
         alone = model(ids)
         right = model(torch.tensor([[4, 5, 6, 7, 0, 0, 0]]), torch.tensor([[1, 1, 1, 1, 0, 0, 0]]))
         left = model(torch.tensor([[0, 0, 4, 5, 6, 7]]), torch.tensor([[0, 0, 1, 1, 1, 1]]))
-        padding_read = model.head(model.gpt.hidden_states(torch.tensor([[4, 5, 6, 7, 0, 0, 0]]))[:, -1]).squeeze(-1)
+        padding_read = model.head(hidden_states(model.gpt, torch.tensor([[4, 5, 6, 7, 0, 0, 0]]))[:, -1]).squeeze(-1)
     torch.testing.assert_close(right, alone, atol=1e-5, rtol=0)
     torch.testing.assert_close(left, alone, atol=1e-5, rtol=0)
     assert (padding_read - alone).abs().max() > 1e-3  # reading the last position, a pad, is another number

@@ -15,15 +15,16 @@ class GPT(nn.Module):
         self.final_norm = nn.LayerNorm(config.n_embd, eps=config.layer_norm_epsilon)
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
 
-    def forward(self, input_ids, attention_mask=None):
-        """(batch, seq) ids -> (batch, seq, vocab_size) next-token logits."""
-        seq = input_ids.shape[1]
-        positions = torch.arange(seq, device=input_ids.device)
-        x = self.dropout(self.token_embedding(input_ids) + self.position_embedding(positions))
-        mask = causal_mask(seq).to(input_ids.device)
+    def forward(self, input_ids, attention_mask=None, position_ids=None, cache=None):
+        """(batch, new) ids -> (batch, new, vocab_size) next-token logits; with a cache, after the positions it holds."""
+        past, new = cache_length(cache), input_ids.shape[1]
+        if position_ids is None:
+            position_ids = torch.arange(past, past + new, device=input_ids.device)[None]
+        x = self.dropout(self.token_embedding(input_ids) + self.position_embedding(position_ids))
+        mask = causal_mask(past + new).to(input_ids.device)[past:]
         if attention_mask is not None:
             mask = mask & attention_mask.bool()[:, None, None, :]
-        for layer in self.layers:
-            x = layer(x, mask)
+        for i, layer in enumerate(self.layers):
+            x = layer_with_cache(layer, x, mask, None if cache is None else cache[i])
         return self.lm_head(self.final_norm(x))
         ### END SOLUTION

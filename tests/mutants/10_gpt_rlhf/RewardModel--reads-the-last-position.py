@@ -9,7 +9,7 @@ class RewardModel(nn.Module):
 
     def forward(self, input_ids, attention_mask):
         """(batch, seq) right-padded ids and mask -> (batch,) rewards."""
-        hidden = self.gpt.hidden_states(input_ids, attention_mask)
+        hidden = hidden_states(self.gpt, input_ids, attention_mask)
         return self.head(hidden[:, -1]).squeeze(-1)
 
 

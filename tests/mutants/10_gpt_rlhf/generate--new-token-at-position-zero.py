@@ -3,7 +3,7 @@ def generate(model, input_ids, attention_mask, max_new_tokens, sample, use_cache
     """Left-padded prompts (batch, length) followed by max_new_tokens tokens drawn one at a time by sample(logits)."""
     ids, mask = input_ids, attention_mask
     positions = positions_from_mask(attention_mask)
-    cache = model.new_cache() if use_cache else None
+    cache = new_cache(model) if use_cache else None
     with torch.no_grad():
         logits = model(ids, mask, positions, cache)[:, -1]
         for step in range(max_new_tokens):

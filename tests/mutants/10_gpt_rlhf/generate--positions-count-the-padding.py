@@ -2,7 +2,7 @@ def generate(model, input_ids, attention_mask, max_new_tokens, sample, use_cache
     """Left-padded prompts (batch, length) followed by max_new_tokens tokens drawn one at a time by sample(logits)."""
     ids, mask = input_ids, attention_mask
     positions = torch.arange(input_ids.shape[1]).expand(input_ids.shape[0], -1)
-    cache = model.new_cache() if use_cache else None
+    cache = new_cache(model) if use_cache else None
     with torch.no_grad():
         logits = model(ids, mask, positions, cache)[:, -1]
         for step in range(max_new_tokens):
