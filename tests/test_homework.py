@@ -60,6 +60,14 @@ def test_bundle_holds_no_answers(lesson, bundles):
     nb = nbformat.read(bundle / lesson / f"{lesson}.ipynb", as_version=4)
     quiz_cells = [c for c in nb.cells if c.cell_type == "code" and "Question(" in c.source]
     assert quiz_cells and all("None" in c.source for c in quiz_cells)
+    # its nbgrader checksum is that of the cell without digests (the release's is a hash of them, which
+    # answers could be tried against), so Validate also finds it unchanged
+    from nbgrader.utils import compute_checksum
+
+    assert [w for w in wanted if w.startswith("checksum of the quiz cell")]
+    assert all(c.metadata["nbgrader"]["checksum"] == compute_checksum(c) for c in quiz_cells)
+    pinned = (bundle / "requirements.txt").read_text()
+    assert "torch==" in pinned and "-e ." not in pinned.splitlines()
 
 
 def test_quiz_without_digests_is_homework():
@@ -98,6 +106,21 @@ class AdditiveAttention(torch.nn.Module):
         self.d = d
 made = attention.AdditiveAttention(5)
 assert type(made) is AdditiveAttention and made.d == 5 and isinstance(made, attention.AdditiveAttention)
+def one_line(call, expected):
+    try:
+        call()
+    except Unanswered as error:
+        assert expected in str(error) and "\\n" not in str(error), error
+    else:
+        raise AssertionError(f"no message saying {expected!r}")
+def masked_softmax(scores):  # the signature the exercise does not state
+    return scores
+one_line(lambda: attention.masked_softmax(torch.zeros(2, 3), None), "give it the signature its exercise states")
+def masked_softmax(scores, mask=None):  # calls the course's version, which here is itself
+    return attention.masked_softmax(scores, mask)
+one_line(lambda: attention.masked_softmax(torch.zeros(2, 3)), "is your `masked_softmax` itself")
+masked_softmax = torch.zeros(3)  # the name reused for a result
+one_line(lambda: attention.masked_softmax(torch.zeros(2, 3)), "no longer your function: it now names a Tensor")
 print("ok")
 """
     result = subprocess.run([sys.executable, "-c", f"LIB = {str(lib)!r}\n{script}"], capture_output=True, text=True,

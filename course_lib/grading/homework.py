@@ -7,6 +7,7 @@ homework each of those gives the answers away. ``python -m course_lib.grading.ho
     DIR/<lesson>/<lesson>.ipynb      the released notebook, its quiz cell without answer digests
     DIR/course_lib-<version>-py3-none-any.whl   course_lib without this lesson's references
     DIR/README.md                    how to install and hand it in
+    DIR/requirements.txt             the course's pinned stack, without course_lib itself
 
 The lesson's references are the ``course_lib`` names its hidden tests forbid (``strict(forbid=...)``,
 ``forbidden([...])``). In the bundle's copy of course_lib:
@@ -23,8 +24,9 @@ The lesson's references are the ``course_lib`` names its hidden tests forbid (``
 Earlier lessons' references stay: later lessons build on them. Grading keeps the full course_lib
 and the self-study release: the rebuilt submission takes its read-only cells (the quiz with its
 digests) from notebooks/, so the hidden tests check the quiz answers. The bundle is scanned after it
-is built (``leaks``) for every solution body of the lesson, the source of every removed reference
-and the quiz's digests; building fails if any is found.
+is built (``leaks``) for every solution body of the lesson, the source of every removed reference,
+the quiz's digests and the release's checksum of the quiz cell (a hash of it with its digests, from
+which trying answers would recover them); building fails if any is found.
 
 ``python -m course_lib.grading.homework guide`` prints the README's table of each released lesson's
 run time, the earlier lessons whose code it uses, and its points (:mod:`course_lib.grading.guide`).
@@ -112,9 +114,12 @@ def solution_bodies(nb) -> list[str]:
     return [b for b in bodies if b.strip()]
 
 
+def _quiz_cells(nb) -> list:
+    return [cell for cell in nb.cells if cell.cell_type == "code" and "Question(" in cell.source and _DIGEST.search(cell.source)]
+
+
 def quiz_digests(nb) -> set[str]:
-    return {d for cell in nb.cells if cell.cell_type == "code" and "Question(" in cell.source
-            for _, d in _DIGEST.findall(cell.source)}
+    return {d for cell in _quiz_cells(nb) for _, d in _DIGEST.findall(cell.source)}
 
 
 def _package_files(lib: Path) -> dict[str, str]:
@@ -205,13 +210,14 @@ def _stub(module: str, name: str, node: ast.stmt, learner: bool) -> str:
         return (f"from course_lib._homework import LearnerClass as _LearnerClass  # noqa: E402\n\n\n"
                 f"class {name}(metaclass=_LearnerClass):\n"
                 f'    """Homework: your own `{name}` from the notebook (an exercise of this lesson)."""\n')
-    call = "learner" if learner else "removed"
-    body = (f"return __import__('course_lib._homework', fromlist=['call']).call({module!r}, {name!r}, {name}, args, kwargs)"
-            if learner else
-            f"__import__('course_lib._homework', fromlist=['removed']).removed({module!r}, {name!r})")
-    what = "your own" if call == "learner" else "not in the homework edition:"
+    if learner:
+        doc = f"your own `{name}` from the notebook (an exercise of this lesson), with the signature it states."
+        body = f"return __import__('course_lib._homework', fromlist=['call']).call({module!r}, {name!r}, {name}, args, kwargs)"
+    else:
+        doc = f"`{name}` belongs to this lesson's reference solution and is not in this edition."
+        body = f"__import__('course_lib._homework', fromlist=['removed']).removed({module!r}, {name!r})"
     return (f"def {name}(*args, **kwargs):\n"
-            f'    """Homework: {what} `{name}` (an exercise of this lesson)."""\n'
+            f'    """Homework: {doc}"""\n'
             f"    {body}\n")
 
 
@@ -279,10 +285,17 @@ def _provide_only_others(text: str) -> str:
 
 
 def homework_notebook(nb):
-    """The released notebook with the quiz's answer digests removed: its widget says self-check is off."""
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "Question(" in cell.source and _DIGEST.search(cell.source):
-            cell.source = _DIGEST.sub("None", cell.source)
+    """The released notebook with the quiz's answer digests removed: its widget says self-check is off.
+
+    The cell's nbgrader checksum is computed again for what it now holds: the release's checksum is a
+    hash of the cell with its digests, so trying answers against it would recover them (and Validate
+    would call the cell changed)."""
+    from nbgrader.utils import compute_checksum
+
+    for cell in _quiz_cells(nb):
+        cell.source = _DIGEST.sub("None", cell.source)
+        if "checksum" in nbgrader_metadata(cell):
+            cell.metadata["nbgrader"]["checksum"] = compute_checksum(cell)
     return nb
 
 
@@ -312,8 +325,8 @@ def _wheel(files: dict[str, str], extra: dict[str, bytes], out: Path) -> Path:
 
 README = """# {lesson}: graded homework
 
-1. Install the course's pinned stack (requirements.txt of the course, without its `-e .` line), then this
-   assignment's library: `pip install --force-reinstall --no-deps {wheel}`.
+1. Install the course's pinned stack, then this assignment's library:
+   `pip install -r requirements.txt && pip install --force-reinstall --no-deps {wheel}`.
 2. Open `{lesson}/{lesson}.ipynb` in JupyterLab and work through it. Where the library needs one of this
    assignment's exercises, it calls your own function from the notebook.
 3. The quiz's self-check is off for graded homework: your answers are checked when the work is graded.
@@ -338,6 +351,8 @@ def build(lesson: str, out: Path, root: Path = ROOT) -> tuple[Path, Plan]:
     assets = {str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "assets").rglob("*")) if p.is_file()}
     wheel = _wheel(files, assets, out)
     (out / "README.md").write_text(README.format(lesson=lesson, wheel=wheel.name))
+    pinned = (root / "requirements.txt").read_text().splitlines(keepends=True)
+    (out / "requirements.txt").write_text("".join(line for line in pinned if line.strip() != "-e ."))  # the wheel is course_lib
     found = leaks(out, lesson, root)
     if found:
         raise RuntimeError(f"the homework bundle of {lesson} still holds answers: {found}")
@@ -371,6 +386,9 @@ def needles(lesson: str, root: Path = ROOT) -> dict[str, str]:
     source = nbformat.read(solution_path(lesson, root), as_version=4)
     found = {f"solution body {i}": _normalised(body) for i, body in enumerate(solution_bodies(source))}
     found |= {f"quiz digest {d}": d for d in quiz_digests(source)}
+    released = nbformat.read(release_path(lesson, root), as_version=4)
+    found |= {f"checksum of the quiz cell with its digests {c}": c for cell in _quiz_cells(released)
+              if (c := nbgrader_metadata(cell).get("checksum"))}
     files = _package_files(root / "course_lib")
     paths = {_module_of(p): p for p in files}
     for module, names in plan(lesson, files, root).learner.items():

@@ -23,17 +23,30 @@ def learner(module: str, name: str, stub: object) -> object:
     return found
 
 
+_ACTIVE: set[str] = set()  # the learner's functions running through a stub now
+
+
 def call(module: str, name: str, stub: object, args: tuple, kwargs: dict) -> object:
     """Call the learner's ``name``; an argument only the course's version takes is said in one line."""
     own = learner(module, name, stub)
+    if not callable(own):
+        raise Unanswered(f"`{name}` is no longer your function: it now names a {type(own).__name__}. Run the cell of "
+                         f"its exercise again, and give results names of their own.")
+    if name in _ACTIVE:
+        raise Unanswered(f"Your `{name}` calls `{module}.{name}`, which in this homework is your `{name}` itself: "
+                         "write it without the course's version.")
     try:
         inspect.signature(own).bind(*args, **kwargs)
     except TypeError as error:
-        raise Unanswered(f"This cell calls `{module}.{name}`, which in this homework is your own `{name}`, "
-                         f"in a way only the course's version supports ({error}); it runs in the self-study edition.") from None
+        raise Unanswered(f"The course library calls your `{name}` (as `{module}.{name}`) with arguments it does not "
+                         f"take ({error}): give it the signature its exercise states.") from None
     except ValueError:  # no signature to check (a builtin)
         pass
-    return own(*args, **kwargs)
+    _ACTIVE.add(name)
+    try:
+        return own(*args, **kwargs)
+    finally:
+        _ACTIVE.discard(name)
 
 
 def removed(module: str, name: str) -> None:
