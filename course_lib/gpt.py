@@ -32,19 +32,23 @@ code (openai/gpt-2 ``src/model.py``); HF transformers ``modeling_gpt2.py``.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from functools import partial
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from course_lib import checkpoints
 from course_lib.arguments import check_int, check_tokens
 from course_lib.bert import init_weights
 from course_lib.kv_cache import KVCache, cached_self_attention
 from course_lib.transformer import EncoderLayer, causal_mask, residual_sublayer
+from course_lib.wordpiece import WordPieceTokenizer
 
 __all__ = [
     "GPTConfig",
@@ -60,6 +64,8 @@ __all__ = [
     "HF_TO_COURSE",
     "load_hf_gpt2",
     "to_hf_gpt2_state_dict",
+    "save_gpt",
+    "load_gpt",
 ]
 
 
@@ -423,3 +429,42 @@ def to_hf_gpt2_state_dict(model: GPT) -> dict[str, Tensor]:
         out["transformer." + name] = (value.t() if name.endswith(_CONV1D) else value).detach().clone().contiguous()
     out[_TIED] = out["transformer.wte.weight"].clone()
     return out
+
+
+# --- checkpoint folders (course_lib.checkpoints' format, HF GPT-2 names) --------------------------
+
+def save_gpt(model: GPT, tokenizer: WordPieceTokenizer, path: str | Path, record: Mapping[str, object],
+             special_ids: Mapping[str, int]) -> Path:
+    """Write ``model`` (a ``course_lib.gpt.GPT``) and ``tokenizer`` as the checkpoint folder ``path``; return it.
+
+    ``config.json`` is an HF GPT-2 config (``gelu_new``, no attention dropout) with ``special_ids``
+    (``bos_token_id``, ``eos_token_id``, ``pad_token_id``); ``model.safetensors`` holds HF
+    ``GPT2LMHeadModel`` names; ``recipe.json`` holds ``record`` plus each file's sha256.
+    """
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    config = asdict(model.config) | dict(special_ids) | {
+        "architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "activation_function": "gelu_new",
+        "attn_pdrop": 0.0, "n_ctx": model.config.n_positions}
+    (path / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    tokenizer.save(path / "vocab.txt")
+    save_file(to_hf_gpt2_state_dict(model), str(path / "model.safetensors"), metadata={"format": "pt"})
+    checkpoints.write_digests(path, record)
+    return path
+
+
+def load_gpt(path: str | Path, remedy: str) -> tuple[GPT, WordPieceTokenizer]:
+    """The ``course_lib.gpt.GPT`` (eval mode, CPU) and the lowercasing ``WordPieceTokenizer`` of the
+    checkpoint folder ``path``, every file's sha256 checked against ``recipe.json`` first.
+
+    FileNotFoundError naming a missing file, ValueError naming a file whose digest differs; both
+    end with ``remedy``.
+    """
+    from safetensors.torch import load_file
+
+    path = checkpoints.verified_folder(path, remedy)
+    model = GPT(GPTConfig.from_hf(json.loads((path / "config.json").read_text())))
+    load_hf_gpt2(model, load_file(str(path / "model.safetensors")))
+    return model.eval(), WordPieceTokenizer.from_file(path / "vocab.txt", lowercase=True)

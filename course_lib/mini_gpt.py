@@ -35,7 +35,7 @@ from course_lib import checkpoints
 from course_lib.causal_lm import corpus_perplexity, lm_loss
 from course_lib.data.documents import document_corpus, is_grammatical, on_topic, split_sentences, story_order
 from course_lib.data.english_lexicon import FEMALE_NAMES, FESTIVALS, MALE_NAMES, ORGANISATIONS, PLACES, SURNAMES
-from course_lib.gpt import GPT, GPTConfig
+from course_lib.gpt import GPT, GPTConfig, load_gpt, save_gpt
 from course_lib.training import History, train
 from course_lib.wordpiece import SPECIAL_TOKENS, WordPieceTokenizer
 
@@ -230,16 +230,16 @@ def make_mini_gpt(recipe: Recipe = RECIPE, plot: bool = False) -> tuple[GPT, Wor
 
 def save_mini_gpt(model: GPT, tok: WordPieceTokenizer, recipe: Recipe, figures: dict,
                   path: str | Path = ASSET_DIR) -> Path:
-    """Write the checkpoint folder ``path`` (``course_lib.checkpoints.save_gpt``); return it."""
+    """Write the checkpoint folder ``path`` (``course_lib.gpt.save_gpt``); return it."""
     record = {"recipe": asdict(recipe), "figures": dict(figures), "torch": torch.__version__}
     special = {"bos_token_id": BOS_ID, "eos_token_id": EOS_ID, "pad_token_id": PAD_ID}
-    return checkpoints.save_gpt(model, tok, path, record, special)
+    return save_gpt(model, tok, path, record, special)
 
 
 def load_mini_gpt(path: str | Path | None = None) -> tuple[GPT, WordPieceTokenizer]:
     """The course's pretrained mini-GPT (eval mode, CPU) and its tokenizer, from ``assets/mini_gpt/``
     (or ``path``), every file's sha256 checked first. FileNotFoundError / ValueError otherwise."""
-    return checkpoints.load_gpt(ASSET_DIR if path is None else path, REMAKE)
+    return load_gpt(ASSET_DIR if path is None else path, REMAKE)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ The losses' references are in ``course_lib.preferences``; compare arms at equal 
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 

@@ -66,17 +66,17 @@ def test_the_minilm_files_are_checked_against_the_recorded_digests(monkeypatch):
 
 
 def test_a_saved_gpt_checkpoint_loads_back_and_reads_as_hf_gpt2(tmp_path):
-    from course_lib.gpt import GPT, GPTConfig
+    from course_lib.gpt import GPT, GPTConfig, load_gpt, save_gpt
 
     torch.manual_seed(0)
     tokenizer = WordPieceTokenizer([*SPECIAL_TOKENS, "the", "cat", "sat", "##s"])
     model = GPT(GPTConfig(vocab_size=len(tokenizer), n_positions=16, n_embd=16, n_layer=2, n_head=2)).eval()
     special = {"bos_token_id": 2, "eos_token_id": 3, "pad_token_id": 0}
-    checkpoints.save_gpt(model, tokenizer, tmp_path, {"figures": {"perplexity": 2.0}}, special)
+    save_gpt(model, tokenizer, tmp_path, {"figures": {"perplexity": 2.0}}, special)
     record = json.loads((tmp_path / "recipe.json").read_text())
     assert record["figures"] == {"perplexity": 2.0}
     assert record["sha256"] == {name: checkpoints.sha256(tmp_path / name) for name in checkpoints.FILES}
-    loaded, loaded_tokenizer = checkpoints.load_gpt(tmp_path, "remake it.")
+    loaded, loaded_tokenizer = load_gpt(tmp_path, "remake it.")
     assert loaded_tokenizer.ids_to_tokens == tokenizer.ids_to_tokens
     assert loaded.lm_head.weight is loaded.token_embedding.weight
     ids = torch.tensor([[2, 5, 6, 7, 3]])
@@ -86,4 +86,4 @@ def test_a_saved_gpt_checkpoint_loads_back_and_reads_as_hf_gpt2(tmp_path):
     torch.testing.assert_close(hf(ids).logits, model(ids), rtol=1e-5, atol=1e-5)
     (tmp_path / "model.safetensors").write_bytes((tmp_path / "model.safetensors").read_bytes() + b" ")
     with pytest.raises(ValueError, match="model.safetensors has sha256"):
-        checkpoints.load_gpt(tmp_path, "remake it.")
+        load_gpt(tmp_path, "remake it.")

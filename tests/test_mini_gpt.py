@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from course_lib import checkpoints, mini_gpt, rlhf
-from course_lib.gpt import GPT, GPTConfig
+from course_lib.gpt import GPT
 from course_lib.preferences import RewardModel
 
 
