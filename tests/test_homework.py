@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import html
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -47,7 +48,8 @@ def test_bundle_holds_no_answers(lesson, bundles):
     kinds = {what.split(" ")[0] for what in wanted}
     assert {"solution", "reference", "quiz"} <= kinds, f"{lesson}: nothing to look for ({sorted(wanted)})"
     # the scan finds each needle where it really is: the solutions, the full course_lib, the self-study release
-    assert not [w for w in wanted if w.startswith("solution") and not homework.scan(ROOT / "solutions" / lesson, {w: wanted[w]})]
+    bodies = {w: v for w, v in wanted.items() if w.startswith("solution")}
+    assert set(w.split(" in ")[0] for w in homework.scan(ROOT / "solutions", bodies)) == set(bodies)
     refs = {w: v for w, v in wanted.items() if w.startswith("reference")}
     assert set(w.split(" in ")[0] for w in homework.scan(ROOT / "course_lib", refs)) == set(refs)
     quiz = {w: v for w, v in wanted.items() if w.startswith("quiz")}
@@ -68,6 +70,40 @@ def test_bundle_holds_no_answers(lesson, bundles):
     assert all(c.metadata["nbgrader"]["checksum"] == compute_checksum(c) for c in quiz_cells)
     pinned = (bundle / "requirements.txt").read_text()
     assert "torch==" in pinned and "-e ." not in pinned.splitlines()
+    # the README names every forbidden helper the bundle keeps, so an instructor knows what students can read
+    readme = (ROOT / "README.md").read_text()
+    gives_away = readme[readme.index("**What a bundle still gives away**"):readme.index("bundles keep answers out")]
+    kept = homework.transform(lesson, homework.lesson_files(lesson))[1].kept
+    assert not [n for n in kept if f"`{n.removeprefix('course_lib.')}`" not in gives_away], (
+        f"{lesson} keeps {kept}: name each in README's 'What a bundle still gives away'")
+
+
+def test_bundle_leaves_out_what_only_later_lessons_use(bundles, tmp_path):
+    """Lesson 06's wheel carries what lessons 01-06 import and no module only a later lesson uses, and its
+    scan looks for every later lesson's answers too (a bundle must not hand out an assignment to come)."""
+    bundle = bundles("06_translation")
+    with zipfile.ZipFile(next(bundle.glob("*.whl"))) as wheel:
+        names = set(wheel.namelist())
+    for earlier in ("rnn", "cnn", "attention", "multihead", "positional", "transformer", "decoding", "bleu", "kv_cache"):
+        assert f"course_lib/{earlier}.py" in names, f"{earlier}.py, which lessons 01-06 import, is missing"
+    for later in ("bert", "pretraining", "wordpiece", "span_qa", "span_masking", "gpt", "preferences", "checkpoints"):
+        assert f"course_lib/{later}.py" not in names, f"{later}.py is only used after lesson 06, yet the wheel carries it"
+    wanted = homework.needles("06_translation")
+    assert "reference course_lib.gpt.GPT of 10_gpt_rlhf" in wanted
+    assert any(w.startswith("solution body") and w.endswith("of 07_bert_pretraining") for w in wanted)
+    shutil.copytree(bundle, tmp_path / "bundle")
+    shutil.copy(ROOT / "course_lib" / "gpt.py", tmp_path / "bundle" / "gpt.py")
+    assert "reference course_lib.gpt.GPT of 10_gpt_rlhf in gpt.py" in homework.scan(tmp_path / "bundle", wanted)
+
+
+def test_bundle_drops_the_helpers_only_its_answers_used():
+    """In lesson 07's bundle nsp_pairs is the learner's, so its private ``_documents`` goes, although other
+    modules define a ``_documents`` of their own; the 80/10/10 step only the reference mask_tokens used
+    becomes a stub that raises."""
+    _, done = homework.transform("07_bert_pretraining", homework.lesson_files("07_bert_pretraining"))
+    assert "course_lib.pretraining._documents" in done.dropped
+    assert "corrupt_chosen" in done.removed["course_lib.pretraining"]
+    assert "course_lib.bert_normalizer.normalize" in done.kept  # WordPieceTokenizer still stands on it
 
 
 def test_quiz_without_digests_is_homework():

@@ -21,7 +21,10 @@ The lesson's references are the ``course_lib`` names its hidden tests forbid (``
   machinery) is left out; ``checks.provided`` leaves the learner's definitions of these names in
   place (the course's version of them is the learner's here); the wheel carries ``assets/``.
 
-Earlier lessons' references stay: later lessons build on them. Grading keeps the full course_lib
+Earlier lessons' references stay: later lessons build on them. Later lessons' modules do not: the wheel
+carries only what this lesson's and earlier lessons' released notebooks import, with what that imports
+(:func:`lesson_files`), and the scan also looks for every later released lesson's solution and reference
+bodies, so that no bundle hands out an assignment still to come. Grading keeps the full course_lib
 and the self-study release: the rebuilt submission takes its read-only cells (the quiz with its
 digests) from notebooks/, so the hidden tests check the quiz answers. The bundle is scanned after it
 is built (``leaks``) for every solution body of the lesson, the source of every removed reference,
@@ -46,7 +49,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_lib.grading.course import ROOT, release_path, solution_path
+from course_lib.grading.course import ROOT, lessons, release_path, solution_path
 
 VERSION = "0.1.0"
 _REF = re.compile(r"""['"](course_lib\.[\w.]+)['"]""")
@@ -132,6 +135,54 @@ def _module_of(path: str) -> str:
     return path[:-3].replace("/", ".").removesuffix(".__init__")
 
 
+def _imported(tree: ast.Module, package: str, modules: set[str]) -> set[str]:
+    """The modules of ``modules`` that ``tree`` imports (relative imports from ``package`` resolved), with
+    the packages that hold them."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(package.split(".")[:len(package.split(".")) - node.level + 1]) if node.level else ""
+            module = ".".join(part for part in (base, node.module or "") if part)
+            names |= {module} | {f"{module}.{alias.name}" for alias in node.names}
+    found = set()
+    for name in names:
+        parts = name.split(".")
+        found |= {".".join(parts[:cut]) for cut in range(1, len(parts) + 1) if ".".join(parts[:cut]) in modules}
+    return found
+
+
+def _notebook_code(nb) -> ast.Module:
+    """A notebook's code cells as one module (IPython's magics and shell lines left out)."""
+    lines = [line for cell in nb.cells if cell.cell_type == "code" for line in cell.source.splitlines()
+             if not line.lstrip().startswith(("%", "!"))]
+    return ast.parse("\n".join(lines))
+
+
+def lesson_files(lesson: str, root: Path = ROOT) -> dict[str, str]:
+    """The course_lib modules a bundle of ``lesson`` carries (as :func:`_package_files`): those the released
+    notebooks of this lesson and of every earlier one import, with everything they import in turn.
+
+    A module only later lessons use is left out, so that a bundle never hands out the references of an
+    assignment still to come; earlier lessons' notebooks still run on it."""
+    files = _package_files(root / "course_lib")
+    paths = {_module_of(path): path for path in files}
+    modules = set(paths)
+    order = lessons(root)
+    wanted = {"course_lib"}
+    for earlier in order[:order.index(lesson) + 1]:
+        if release_path(earlier, root).exists():
+            wanted |= _imported(_notebook_code(nbformat.read(release_path(earlier, root), as_version=4)), "", modules)
+    carried: set[str] = set()
+    while wanted - carried:
+        module = min(wanted - carried)
+        carried.add(module)
+        package = module if paths[module].endswith("__init__.py") else module.rpartition(".")[0]
+        wanted |= _imported(ast.parse(files[paths[module]]), package, modules)
+    return {path: text for path, text in files.items() if _module_of(path) in carried}
+
+
 def _top_level(tree: ast.Module) -> dict[str, ast.stmt]:
     return {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
 
@@ -148,6 +199,13 @@ def _identifiers(nodes) -> set[str]:
             elif isinstance(node, ast.alias):
                 found.add(node.name.split(".")[-1])
     return found
+
+
+def _reached(tree: ast.Module) -> set[str]:
+    """The names a module could reach in another module: what it imports and the attributes it reads (a
+    plain name there is its own)."""
+    return {node.name.split(".")[-1] if isinstance(node, ast.alias) else node.attr
+            for node in ast.walk(tree) if isinstance(node, (ast.alias, ast.Attribute))}
 
 
 def plan(lesson: str, files: dict[str, str], root: Path = ROOT) -> Plan:
@@ -247,12 +305,13 @@ def transform(lesson: str, files: dict[str, str], root: Path = ROOT) -> tuple[di
     touched = {paths[m] for m in set(result.learner) | set(result.removed)}
     while True:  # private helpers that nothing uses any more
         trees = {p: ast.parse(t) for p, t in files.items()}
+        reached = {p: _reached(t) for p, t in trees.items()}
         dead = {}
         for path in touched:
+            elsewhere = set().union(*(names for p, names in reached.items() if p != path))
             for name, node in _top_level(trees[path]).items():
                 if name.startswith("_") and not name.startswith("__"):
-                    others = [n for p, t in trees.items() for n in t.body if not (p == path and n is node)]
-                    if name not in _identifiers(others):
+                    if name not in elsewhere | _identifiers(n for n in trees[path].body if n is not node):
                         dead.setdefault(path, {})[name] = ""
         if not dead:
             break
@@ -347,7 +406,7 @@ def build(lesson: str, out: Path, root: Path = ROOT) -> tuple[Path, Plan]:
     shutil.copytree(release_path(lesson, root).parent, out / lesson, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     nb = nbformat.read(out / lesson / f"{lesson}.ipynb", as_version=4)
     nbformat.write(homework_notebook(nb), out / lesson / f"{lesson}.ipynb")
-    files, done = transform(lesson, _package_files(root / "course_lib"), root)
+    files, done = transform(lesson, lesson_files(lesson, root), root)
     assets = {str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "assets").rglob("*")) if p.is_file()}
     wheel = _wheel(files, assets, out)
     (out / "README.md").write_text(README.format(lesson=lesson, wheel=wheel.name))
@@ -382,20 +441,28 @@ def _normalised(text: str) -> str:
 
 
 def needles(lesson: str, root: Path = ROOT) -> dict[str, str]:
-    """What must not be in the bundle: description -> normalised text."""
+    """What must not be in the bundle of ``lesson``: description -> normalised text. The quiz's answer
+    material, and the solution bodies and reference bodies of this lesson's exercises and of every later
+    released lesson's (a bundle must not hand out an assignment still to come either)."""
+    order = lessons(root)
+    files = _package_files(root / "course_lib")
+    paths = {_module_of(p): p for p in files}
+    found: dict[str, str] = {}
+    for assignment in order[order.index(lesson):]:
+        if not release_path(assignment, root).exists():
+            continue
+        of = "" if assignment == lesson else f" of {assignment}"
+        source = nbformat.read(solution_path(assignment, root), as_version=4)
+        found |= {f"solution body {i}{of}": _normalised(body) for i, body in enumerate(solution_bodies(source))}
+        for module, names in plan(assignment, files, root).learner.items():
+            nodes = _top_level(ast.parse(files[paths[module]]))
+            for name in names:
+                found[f"reference {module}.{name}{of}"] = _normalised(ast.unparse(ast.Module(body=nodes[name].body, type_ignores=[])))
     source = nbformat.read(solution_path(lesson, root), as_version=4)
-    found = {f"solution body {i}": _normalised(body) for i, body in enumerate(solution_bodies(source))}
     found |= {f"quiz digest {d}": d for d in quiz_digests(source)}
     released = nbformat.read(release_path(lesson, root), as_version=4)
     found |= {f"checksum of the quiz cell with its digests {c}": c for cell in _quiz_cells(released)
               if (c := nbgrader_metadata(cell).get("checksum"))}
-    files = _package_files(root / "course_lib")
-    paths = {_module_of(p): p for p in files}
-    for module, names in plan(lesson, files, root).learner.items():
-        nodes = _top_level(ast.parse(files[paths[module]]))
-        for name in names:
-            body = _normalised(ast.unparse(ast.Module(body=nodes[name].body, type_ignores=[])))
-            found[f"reference {module}.{name}"] = body
     return {k: v for k, v in found.items() if v and v != "pass"}
 
 
