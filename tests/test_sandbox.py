@@ -281,6 +281,7 @@ def ordinary_class():
         shutil.rmtree(top)
 
 
+@pytest.mark.xdist_group("ordinary-class")  # one worker grades the class once for every test of it
 @pytest.mark.parametrize("name", ORDINARY_CLASS)
 def test_ordinary_account_grades_each_submission(name, ordinary_class):
     lesson, course_dir, report, scores, feedback = ordinary_class
@@ -298,6 +299,7 @@ def test_ordinary_account_grades_each_submission(name, ordinary_class):
         assert "BLOCKED" in shown and "STOLEN" not in shown, f"{name}: {shown[:500]!r}"
 
 
+@pytest.mark.xdist_group("ordinary-class")
 def test_ordinary_account_leaves_nothing_outside_the_sandbox(ordinary_class):
     _, course_dir, _, _, feedback = ordinary_class
     assert feedback.returncode == 0, feedback.stdout + feedback.stderr
