@@ -43,6 +43,36 @@ def test_forbidden_course_reference_fails_through_an_alias_and_comes_back():
     assert alias(3, 2) == 5
 
 
+def test_forbidden_library_is_refused_at_every_entry_point_and_a_kept_method_too():
+    """HF tokenizers' methods are Rust, not Python, so swapping a class attribute cannot catch a method
+    kept from before the block; the profiler refuses it by its class. A forbidden package refuses its
+    other entry points too (normalising in place, ``encode_batch_fast``) and its Python code; torch and
+    the library outside the block stay untouched."""
+    from tokenizers import NormalizedString, Tokenizer, models, normalizers
+
+    normalizer = normalizers.BertNormalizer()
+    normalize_str = normalizers.Normalizer.normalize_str
+    with pytest.raises(ShortcutUsed, match="Normalizer.normalize_str"):
+        with grading.strict(forbid=["tokenizers.normalizers.Normalizer.normalize_str"]):
+            normalize_str(normalizer, "Héllo")
+    assert normalize_str(normalizer, "Héllo") == "hello"
+    with pytest.raises(ShortcutUsed, match="BertNormalizer.normalize` from `tokenizers`"):
+        with grading.strict(forbid=["tokenizers"]):
+            normalizer.normalize(NormalizedString("Héllo"))
+    wordpiece = Tokenizer(models.WordPiece({"a": 0, "[UNK]": 1}, unk_token="[UNK]"))
+    with pytest.raises(ShortcutUsed, match="encode_batch_fast` from `tokenizers`"):
+        with grading.strict(forbid=["tokenizers"]):
+            wordpiece.encode_batch_fast(["a"])
+    from transformers import BertConfig
+
+    with pytest.raises(ShortcutUsed, match="from `transformers`"):
+        with grading.strict(forbid=["transformers"]):
+            BertConfig(hidden_size=8)
+    with grading.strict(forbid=["tokenizers", "transformers"]):
+        assert torch.softmax(torch.zeros(2), 0).tolist() == [0.5, 0.5]
+    assert wordpiece.encode_batch_fast(["a"])[0].ids == [0] and BertConfig(hidden_size=8).hidden_size == 8
+
+
 def test_provided_swaps_names_in_the_student_namespace_and_restores_them():
     namespace = vars(sys.modules["__main__"])
     namespace["receptive_field"] = "student's"

@@ -45,9 +45,20 @@ def _message(name: str) -> str:
     )
 
 
+def _package_message(package: str, called: str) -> str:
+    return (f"Your code calls `{called}` from `{package}`, a library this exercise asks you to do without: "
+            "write it yourself, from basic Python and tensor operations.")
+
+
 def resolve(dotted: str) -> tuple[Any, str, Any]:
-    """Return (owner, attribute, object) for a dotted name such as ``torch.nn.RNN``."""
+    """Return (owner, attribute, object) for a dotted name such as ``torch.nn.RNN``; a top-level package
+    such as ``tokenizers`` gives (None, its name, the package)."""
     parts = dotted.split(".")
+    if len(parts) == 1:
+        try:
+            return None, dotted, importlib.import_module(dotted)
+        except ImportError:
+            raise ValueError(f"cannot resolve {dotted!r}: no such package is installed") from None
     for split in range(len(parts) - 1, 0, -1):
         try:
             owner: Any = importlib.import_module(".".join(parts[:split]))
@@ -108,10 +119,18 @@ def _methods(cls: type) -> list[types.CodeType]:
     return [f.__code__ for f in vars(cls).values() if isinstance(f, types.FunctionType)]
 
 
-class _CopiesRefused:
-    """A profiler that refuses, during the block, any call into a copy of a forbidden function or
-    class: a function whose code has a forbidden function's fingerprint, or a method of a class whose
-    own methods all have the fingerprints of a forbidden class's methods.
+class _CallsRefused:
+    """A profiler that refuses, during the block:
+
+    - any call into a copy of a forbidden function or class: a function whose code has a forbidden
+      function's fingerprint, or a method of a class whose own methods all have the fingerprints of a
+      forbidden class's methods;
+    - any call of a forbidden built-in method (written in C or Rust, as HF ``tokenizers``' are) on an
+      object of its class, however the student reached it (a reference kept from before the block
+      included): ``c_methods`` maps a method's name to (the class that defines it, or None for a static
+      one, its qualified name, the forbidden name);
+    - any call into a forbidden package (``packages``: its name -> the folders of its files), to its
+      Python code or to its built-in functions and methods.
 
     Refusing raises ShortcutUsed in the call; the block then fails on exit even if the student's code
     caught that, since a profiler that raised is switched off for the rest of the block. Python
@@ -119,38 +138,69 @@ class _CopiesRefused:
     hidden tests, calling the student's code on small inputs, can afford.
     """
 
-    def __init__(self, functions: dict[tuple, str], classes: dict[frozenset, str]):
-        self.functions, self.classes = functions, classes
+    def __init__(self, functions: dict[tuple, str], classes: dict[frozenset, str],
+                 c_methods: dict[str, list[tuple[type | None, str, str]]], packages: dict[str, tuple[str, ...]]):
+        self.functions, self.classes, self.c_methods, self.packages = functions, classes, c_methods, packages
+        self.owners: dict[Any, str] = {}  # a built-in's class or module -> the forbidden package it is in, or ""
         self.methods = {key for methods in classes for key in methods}
-        # id(code) -> (code, the forbidden function it copies, whether it may be a forbidden class's method)
+        # id(code) -> (code, the refusal if it is a forbidden function's copy or a forbidden package's code,
+        # whether it may be a forbidden class's method)
         self.verdicts: dict[int, tuple[types.CodeType, str | None, bool]] = {}
         self.used: list[str] = []
 
-    def _copied(self, frame: types.FrameType) -> str | None:
-        """The forbidden name whose copy this frame runs, if any."""
+    def _refused(self, frame: types.FrameType) -> str | None:
+        """The message refusing the call this frame runs, if it is forbidden."""
         code = frame.f_code
         known = self.verdicts.get(id(code))
         if known is None or known[0] is not code:
             key = fingerprint(code)
-            known = self.verdicts[id(code)] = (code, self.functions.get(key), key in self.methods)
-        _, function, method = known
-        if function or not method or not code.co_varnames:
-            return function
+            package = next((p for p, folders in self.packages.items() if code.co_filename.startswith(folders)), None)
+            refusal = (_package_message(package, code.co_qualname) if package
+                       else _message(self.functions[key]) if key in self.functions else None)
+            known = self.verdicts[id(code)] = (code, refusal, key in self.methods)
+        _, refusal, method = known
+        if refusal or not method or not code.co_varnames:
+            return refusal
         owner = frame.f_locals.get(code.co_varnames[0])  # self, or cls
         for cls in (owner if isinstance(owner, type) else type(owner)).__mro__:
             if any(method is code for method in _methods(cls)):
-                return self.classes.get(frozenset(fingerprint(c) for c in _methods(cls)))
+                name = self.classes.get(frozenset(fingerprint(c) for c in _methods(cls)))
+                return _message(name) if name else None
+        return None
+
+    def _c_refused(self, function: Any) -> str | None:
+        """The message refusing a call of this built-in function or method, if it is forbidden (a
+        ``c_call`` event's argument: a bound built-in method's ``__self__`` is its object)."""
+        owner = getattr(function, "__self__", None)
+        name = getattr(function, "__name__", None)
+        for cls, qualname, forbidden_name in self.c_methods.get(name, ()):
+            if (isinstance(owner, cls) or isinstance(owner, type) and issubclass(owner, cls) if cls is not None
+                    else getattr(function, "__qualname__", None) == qualname):
+                return _message(forbidden_name)
+        if self.packages:
+            kind = owner if isinstance(owner, (type, types.ModuleType)) or owner is None else type(owner)
+            package = self.owners.get(kind)
+            if package is None:
+                module = kind.__name__ if isinstance(kind, types.ModuleType) else getattr(kind, "__module__", None)
+                package = self.owners[kind] = next(
+                    (p for p in self.packages if module and (module == p or module.startswith(p + "."))), "")
+            if package:
+                return _package_message(package, getattr(function, "__qualname__", name))
         return None
 
     def __call__(self, frame: types.FrameType, event: str, arg: Any) -> None:
-        if event != "call":
+        if event == "c_call" and (self.c_methods or self.packages):
+            refusal = self._c_refused(arg)
+        elif event == "call":
+            known = self.verdicts.get(id(frame.f_code))
+            if known is not None and known[0] is frame.f_code and not known[1] and not known[2]:
+                return  # the common case stops here
+            refusal = self._refused(frame)
+        else:
             return
-        known = self.verdicts.get(id(frame.f_code))
-        if known is None or known[0] is not frame.f_code or known[1] or known[2]:  # the common case stops here
-            name = self._copied(frame)
-            if name:
-                self.used.append(name)
-                raise ShortcutUsed(_message(name))
+        if refusal:
+            self.used.append(refusal)
+            raise ShortcutUsed(refusal)
 
     def __enter__(self) -> None:
         """Profile this thread and the threads started in the block (another profiler pauses meanwhile)."""
@@ -162,27 +212,35 @@ class _CopiesRefused:
         sys.setprofile(self.previous)
         threading.setprofile(self.previous_threads)
         if self.used and error_type is None:
-            raise ShortcutUsed(_message(self.used[0]))
+            raise ShortcutUsed(self.used[0])
 
 
 @contextlib.contextmanager
 def forbidden(names: Sequence[str]) -> Iterator[None]:
-    """Make the named functions and modules unusable inside the block.
+    """Make the named functions, classes and packages unusable inside the block.
 
     Python functions have their code swapped (so every alias fails too); module classes
     have ``__init__`` and ``forward`` swapped; torch's built-in functions are refused by
     a torch-function mode and by replacing the module attribute. Copies made from the
     module's file or source fail too: a profiler refuses any call into code with the
     fingerprint of a forbidden function, or into a class whose methods are a forbidden class's.
+    Other built-in methods (HF ``tokenizers``' Rust ones) are refused by the profiler on any object
+    of their class, so a reference kept from before the block fails too. A top-level package
+    (``"tokenizers"``, ``"transformers"``) is refused whole: its Python code and its built-ins.
+    Raises ValueError for a name that does not resolve.
     """
     restore: list[Callable[[], None]] = []
     builtins: dict[Callable, str] = {}
     functions: dict[tuple, str] = {}
     classes: dict[frozenset, str] = {}
+    c_methods: dict[str, list[tuple[type | None, str, str]]] = {}
+    packages: dict[str, tuple[str, ...]] = {}
     try:
         for name in names:
             owner, attr, obj = resolve(name)
-            if isinstance(obj, type):
+            if isinstance(obj, types.ModuleType):
+                packages[obj.__name__] = tuple(getattr(obj, "__path__", None) or [obj.__file__])
+            elif isinstance(obj, type):
                 classes[frozenset(fingerprint(code) for code in _methods(obj))] = name
                 for method in ("__init__", "forward"):
                     if method in vars(obj):
@@ -198,11 +256,15 @@ def forbidden(names: Sequence[str]) -> Iterator[None]:
                 obj.__code__ = _blocked_code(name)
             else:
                 builtins[obj] = name
+                if not name.startswith("torch."):  # torch's are refused by the torch-function mode, by identity
+                    defined_by = getattr(obj, "__objclass__", None)
+                    c_methods.setdefault(obj.__name__, []).append((defined_by, obj.__qualname__, name))
                 stub = types.FunctionType(_blocked_code(name), {})
                 setattr(owner, attr, stub)
                 restore.append(lambda o=owner, a=attr, f=obj: setattr(o, a, f))
-        copies = _CopiesRefused(functions, classes) if functions or classes else contextlib.nullcontext()
-        with _BlockTorchFunctions(builtins), copies:
+        refused = (_CallsRefused(functions, classes, c_methods, packages) if functions or classes or c_methods or packages
+                   else contextlib.nullcontext())
+        with _BlockTorchFunctions(builtins), refused:
             yield
     finally:
         for undo in reversed(restore):
