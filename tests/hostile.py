@@ -30,6 +30,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from course_lib.grading import autograde, course
+from course_lib.grading.screen import import_bindings, module_bindings
 
 
 @dataclass
@@ -356,6 +357,16 @@ def _shadowing_modules(lesson: str, folder: Path) -> None:
     (folder / "course_lib" / "__init__.py").write_text("raise ImportError('a course_lib of my own')\n")
 
 
+def _reads_the_tests_values(lesson: str) -> NotebookNode:
+    """A first answer that returns a value its test computed, read when the test calls it: what a hidden
+    test computes before calling the student's code (``_expected``, ``_cases``) would otherwise be an
+    answer key for whoever guesses its name."""
+    test = tests_of(autograde.solved(lesson))[0]
+    value = sorted(module_bindings(test.source) - set(import_bindings(test.source)))[0]
+    return autograde.with_answer(autograde.solved(lesson), first_exercise(lesson)[0],
+                                 wrapped_answer(lesson, f"return {value}"))
+
+
 def _rebinds_checks(lesson: str) -> NotebookNode:
     """A wrong first answer in a cell that also rebinds the notebook's ``checks`` to an object whose
     every check passes, so that tests calling ``checks.check_close(...)`` would find nothing wrong."""
@@ -382,6 +393,7 @@ CORPUS = [
     Hostile("monkeypatched_torch", _writes(_monkeypatch), loses="first", reason="torch.allclose"),
     Hostile("input_transformer", _writes(_input_transformer), loses="first", reason="get_ipython"),
     Hostile("rebinds_the_notebooks_checks", _writes(_rebinds_checks), loses="first", reason="rebinds `checks`"),
+    Hostile("reads_the_tests_values", _writes(_reads_the_tests_values), loses="first", reason="a value the notebook's tests compute"),
     Hostile("edited_tests_and_points", _writes(edited(_edit_tests))),
     Hostile("deleted_tests", _writes(edited(_delete_tests))),
     Hostile("duplicated_tests", _writes(edited(_duplicate_tests))),

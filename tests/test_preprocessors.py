@@ -66,6 +66,19 @@ def test_tampering_is_refused_with_a_reason_naming_it(source, named):
     assert reasons and any(named in r for r in reasons), reasons
 
 
+def test_an_answer_may_neither_read_nor_overwrite_what_the_tests_computed():
+    """A hidden test computes its expected values before it calls the student's code; an answer that read
+    them when called (or overwrote them) would pass without doing the work."""
+    values = {"_expected", "_cases"}
+    assert "reads `_expected`" in " ".join(screen("def f(x):\n    return _expected[_cases.index(x)]\n", test_names=values))
+    assert "global _expected" in " ".join(screen("def f(x):\n    global _expected\n    _expected = [x]\n    return x\n",
+                                                 test_names=values))
+    assert "reads `_cases`" in " ".join(screen("g = lambda: _cases\n", test_names=values))
+    assert "__main__" in " ".join(screen("import __main__\n\ndef f():\n    return __main__._expected\n"))
+    assert screen("def f(x):\n    _expected = x + 1\n    return _expected\n", test_names=values) == []  # its own local
+    assert screen("_cases = [1, 2]\nprint(len(_cases))\n", test_names=values) == []  # its own global, used at once
+
+
 def test_import_bindings_name_what_each_import_binds():
     source = ("import torch\nimport torch.nn.functional as F\nfrom course_lib import checks, cnn as c\n"
               "import os.path\ndef f():\n    import numpy as np\n")

@@ -46,7 +46,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
 from course_lib.grading.sandbox import SandboxedKernelManager, supporting_files
-from course_lib.grading.screen import import_bindings, screen
+from course_lib.grading.screen import import_bindings, module_bindings, screen
 
 REFUSED = "SubmissionRefused"
 CRASHED = "KernelDied"
@@ -151,14 +151,22 @@ class RebuildFromRelease(NbGraderPreprocessor):
         own_modules = _module_names(student_files(self.config, info)[0]) if "student" in info else set()
         protected = {name: module for cell in release.cells if cell.cell_type == "code" and not _is_answer(cell)
                      for name, module in import_bindings(cell.source).items()}
+        source = _source_notebook(self.config, info)
+        # the values the tests compute (what they import is the notebook's to use as well)
+        test_names = set().union(*(module_bindings(cell.source) - set(import_bindings(cell.source))
+                                   for cell in (source.cells if source else [])
+                                   if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade")
+                                   and not _is_answer(cell)))
+        test_names -= set().union(*(module_bindings(cell.source) for cell in release.cells if cell.cell_type == "code"
+                                    and not cell.metadata.get("nbgrader", {}).get("grade")))
         students = [cell for cell in cells if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("locked")]
         imported = {name: module for cell in students for name, module in import_bindings(cell.source).items()}
         for cell in students:
-            reasons = screen(cell.source, own_modules, protected, imported)
+            reasons = screen(cell.source, own_modules, protected, imported, test_names)
             if reasons:
                 self.log.warning("refused cell %s: %s", _grade_id(cell), "; ".join(reasons))
                 cell.source = refusal_source(_grade_id(cell) or "added by the student", reasons)
-        rebuilt.cells = _unique_ids(with_rubrics(cells, _source_notebook(self.config, info)))
+        rebuilt.cells = _unique_ids(with_rubrics(cells, source))
         for note in dict.fromkeys(notes):
             self.log.warning("%s: %s", NOTE, note)
         return rebuilt, resources

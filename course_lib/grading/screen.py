@@ -3,8 +3,10 @@
 nbgrader runs the hidden tests in the student's own kernel, so code that reaches into the grader
 (patching torch or course_lib, IPython input transformers, builtins, frames, ``exec``, names built from
 strings, imports of modules written while grading, rebinding the names the notebook's tests use) could
-change what they report. :class:`course_lib.grading.preprocessors.RebuildFromRelease` screens each answer
-cell and submitted Python file with :func:`screen` and replaces a refused cell with code that says why.
+change what they report, and code that reads the values a test computed before calling it (its
+``_expected``) could pass without doing the work. :class:`course_lib.grading.preprocessors.RebuildFromRelease`
+screens each answer cell and submitted Python file with :func:`screen` and replaces a refused cell with
+code that says why.
 Ordinary code passes: operators, ``setattr`` on ``self``, plot settings, a memo dict, a global of one's own.
 """
 from __future__ import annotations
@@ -21,7 +23,9 @@ _MODULES = {"IPython", "ipykernel", "builtins", "ctypes", "gc", "importlib", "in
             # names built from strings (pkgutil.resolve_name, operator.attrgetter) and code run from strings
             "pkgutil", "operator.attrgetter", "operator.methodcaller", "pickle", "_pickle", "marshal", "copyreg",
             "code", "codeop", "timeit",
-            "pdb", "bdb", "cProfile", "profile", "trace", "doctest"}
+            "pdb", "bdb", "cProfile", "profile", "trace", "doctest",
+            # the notebook's own namespace, where the tests keep what they computed
+            "__main__"}
 # Callables that reach around the code a student writes.
 _CALLS = {"exec", "eval", "compile", "globals", "setattr", "delattr", "__import__", "get_ipython",
           "breakpoint", "vars"}
@@ -46,12 +50,14 @@ def _local_names(scope: ast.AST) -> set[str]:
     a = scope.args
     names = {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs}
     names |= {x.arg for x in (a.vararg, a.kwarg) if x is not None}
-    for node in _scope_nodes(scope):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif isinstance(node, (*_SCOPES[:2], ast.ClassDef)):
-            names.add(node.name)
-    return names
+    return names | _bound_by(_scope_nodes(scope))
+
+
+def _bound_by(nodes) -> set[str]:
+    """The names these nodes bind: assignment targets and the functions and classes they define."""
+    return {node.id if isinstance(node, ast.Name) else node.name for node in nodes
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+            or isinstance(node, (*_SCOPES[:2], ast.ClassDef))}
 
 
 def _base_name(node: ast.AST) -> str | None:
@@ -147,6 +153,38 @@ def _rebinds(tree: ast.AST, protected: Mapping[str, str]) -> list[str]:
     return reasons
 
 
+def module_bindings(source: str) -> set[str]:
+    """The notebook globals a cell binds: assignments, definitions and imports at its top level (empty if
+    it does not parse)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    return set(import_bindings(source)) | _bound_by(_module_scope(tree))
+
+
+def _test_values_read(tree: ast.Module, test_names: Collection[str]) -> list[str]:
+    """Reasons for each of the tests' globals the code reads where it is not its own: anywhere in a
+    function that does not bind it itself (the function runs when the test calls it, after the test
+    computed its expected values), at the top level unless the cell binds it; and for each one declared
+    ``global`` (which would let the code overwrite what the test compares with)."""
+    reasons = set()
+
+    def visit(scope: ast.AST, own: set[str]) -> None:
+        for node in _scope_nodes(scope):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in test_names and node.id not in own:
+                reasons.add(f"reads `{node.id}`, a value the notebook's tests compute: an answer may not use the "
+                            "tests' own values (if it is a name of your own, rename it)")
+            elif isinstance(node, ast.Global) and set(node.names) & set(test_names):
+                reasons.add(f"declares `global {', '.join(sorted(set(node.names) & set(test_names)))}`, a value the "
+                            "notebook's tests compute and compare with")
+            elif isinstance(node, _SCOPES):
+                visit(node, (own if isinstance(scope, _SCOPES) else set()) | _local_names(node))
+
+    visit(tree, module_bindings(ast.unparse(tree)))
+    return sorted(reasons)
+
+
 def _importable(top: str, own_modules: Collection[str]) -> bool:
     """Whether a top-level module is installed or one of the student's submitted files."""
     return top in own_modules or top in sys.builtin_module_names or importlib.util.find_spec(top) is not None
@@ -157,7 +195,7 @@ def _unknown(top: str) -> str:
 
 
 def screen(source: str, own_modules: Collection[str] = (), protected: Mapping[str, str] | None = None,
-           imported: Mapping[str, str] | None = None) -> list[str]:
+           imported: Mapping[str, str] | None = None, test_names: Collection[str] = ()) -> list[str]:
     """Reasons why a student's code must not run under the grader (empty if none).
 
     ``own_modules`` are the modules the student submitted as files (screened themselves); any other
@@ -165,14 +203,16 @@ def screen(source: str, own_modules: Collection[str] = (), protected: Mapping[st
     ``protected``: the names the notebook's own cells import (``import_bindings``), which the tests
     use: a student's cell may import them again but not bind them to anything else. ``imported``:
     the names the student's other cells import. No cell may change an attribute or item of an
-    imported module (matplotlib's settings excepted).
+    imported module (matplotlib's settings excepted). ``test_names``: the globals only the notebook's
+    test cells bind (``_expected``, ``_cases``, ...), which a cell may neither read where it has not bound
+    them itself nor declare ``global``.
     """
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return []  # it will fail on its own, with Python's own message
     protected = dict(protected or {})
-    reasons: list[str] = _rebinds(tree, protected)
+    reasons: list[str] = _rebinds(tree, protected) + _test_values_read(tree, test_names)
     on_self = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
                and node.func.id in _ON_SELF and node.args and isinstance(node.args[0], ast.Name)
                and node.args[0].id == "self"}
