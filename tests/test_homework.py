@@ -79,8 +79,9 @@ def test_bundle_holds_no_answers(lesson, bundles):
 
 
 def test_bundle_leaves_out_what_only_later_lessons_use(bundles, tmp_path):
-    """Lesson 06's wheel carries what lessons 01-06 import and no module only a later lesson uses, and its
-    scan looks for every later lesson's answers too (a bundle must not hand out an assignment to come)."""
+    """Lesson 06's wheel carries what lessons 01-06 import and no module or asset only a later lesson uses,
+    and its scan looks for every later lesson's answers too (a bundle must not hand out an assignment to
+    come)."""
     bundle = bundles("06_translation")
     with zipfile.ZipFile(next(bundle.glob("*.whl"))) as wheel:
         names = set(wheel.namelist())
@@ -88,6 +89,8 @@ def test_bundle_leaves_out_what_only_later_lessons_use(bundles, tmp_path):
         assert f"course_lib/{earlier}.py" in names, f"{earlier}.py, which lessons 01-06 import, is missing"
     for later in ("bert", "pretraining", "wordpiece", "span_qa", "span_masking", "gpt", "preferences", "checkpoints"):
         assert f"course_lib/{later}.py" not in names, f"{later}.py is only used after lesson 06, yet the wheel carries it"
+    assert not [n for n in names if n.startswith(("assets/mini_bert/", "assets/mini_gpt/", "assets/benchmarks/"))], (
+        "the wheel carries a later lesson's checkpoint or figures")
     wanted = homework.needles("06_translation")
     assert "reference course_lib.gpt.GPT of 10_gpt_rlhf" in wanted
     assert any(w.startswith("solution body") and w.endswith("of 07_bert_pretraining") for w in wanted)

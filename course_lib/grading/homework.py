@@ -19,7 +19,8 @@ The lesson's references are the ``course_lib`` names its hidden tests forbid (``
   (it is listed when the bundle is built);
 - private helpers nothing uses any more are dropped; ``course_lib.grading`` (the hidden tests'
   machinery) is left out; ``checks.provided`` leaves the learner's definitions of these names in
-  place (the course's version of them is the learner's here); the wheel carries ``assets/``.
+  place (the course's version of them is the learner's here); the wheel carries the ``assets/`` its
+  modules use (:func:`lesson_assets`).
 
 Earlier lessons' references stay: later lessons build on them. Later lessons' modules do not: the wheel
 carries only what this lesson's and earlier lessons' released notebooks import, with what that imports
@@ -181,6 +182,16 @@ def lesson_files(lesson: str, root: Path = ROOT) -> dict[str, str]:
         package = module if paths[module].endswith("__init__.py") else module.rpartition(".")[0]
         wanted |= _imported(ast.parse(files[paths[module]]), package, modules)
     return {path: text for path, text in files.items() if _module_of(path) in carried}
+
+
+def lesson_assets(files: dict[str, str], root: Path = ROOT) -> dict[str, bytes]:
+    """The ``assets/`` files a bundle carries (path relative to ``root`` -> bytes): those directly in
+    assets/ and those in a folder that one of the bundle's modules ``files`` names (``"mini_bert"``), so
+    that a later lesson's checkpoint or measured figures stay out."""
+    named = {node.value for text in files.values() for node in ast.walk(ast.parse(text))
+             if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "assets").rglob("*"))
+            if p.is_file() and (len(p.relative_to(root / "assets").parts) == 1 or p.relative_to(root / "assets").parts[0] in named)}
 
 
 def _top_level(tree: ast.Module) -> dict[str, ast.stmt]:
@@ -406,9 +417,9 @@ def build(lesson: str, out: Path, root: Path = ROOT) -> tuple[Path, Plan]:
     shutil.copytree(release_path(lesson, root).parent, out / lesson, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     nb = nbformat.read(out / lesson / f"{lesson}.ipynb", as_version=4)
     nbformat.write(homework_notebook(nb), out / lesson / f"{lesson}.ipynb")
-    files, done = transform(lesson, lesson_files(lesson, root), root)
-    assets = {str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "assets").rglob("*")) if p.is_file()}
-    wheel = _wheel(files, assets, out)
+    carried = lesson_files(lesson, root)
+    files, done = transform(lesson, carried, root)
+    wheel = _wheel(files, lesson_assets(carried, root), out)
     (out / "README.md").write_text(README.format(lesson=lesson, wheel=wheel.name))
     pinned = (root / "requirements.txt").read_text().splitlines(keepends=True)
     (out / "requirements.txt").write_text("".join(line for line in pinned if line.strip() != "-e ."))  # the wheel is course_lib
