@@ -73,6 +73,13 @@ def test_forbidden_library_is_refused_at_every_entry_point_and_a_kept_method_too
     assert wordpiece.encode_batch_fast(["a"])[0].ids == [0] and BertConfig(hidden_size=8).hidden_size == 8
 
 
+def test_a_hidden_test_whose_profiler_was_removed_fails():
+    with pytest.raises(ShortcutUsed, match="removed or replaced the profiler"):
+        with grading.strict(forbid=["course_lib.cnn.receptive_field"]):
+            sys.setprofile(None)
+    assert sys.getprofile() is None
+
+
 def test_provided_swaps_names_in_the_student_namespace_and_restores_them():
     namespace = vars(sys.modules["__main__"])
     namespace["receptive_field"] = "student's"

@@ -24,16 +24,19 @@ _MODULES = {"IPython", "ipykernel", "builtins", "ctypes", "gc", "importlib", "in
             "pkgutil", "operator.attrgetter", "operator.methodcaller", "pickle", "_pickle", "marshal", "copyreg",
             "code", "codeop", "timeit",
             "pdb", "bdb", "cProfile", "profile", "trace", "doctest",
-            # the notebook's own namespace, where the tests keep what they computed
-            "__main__"}
+            # the notebook's own namespace, where the tests keep what they computed, and objects found by name
+            "__main__", "pydoc",
+            # threads and processes started before a hidden test runs outside what it watches
+            "threading", "_thread", "concurrent", "multiprocessing"}
 # Callables that reach around the code a student writes.
 _CALLS = {"exec", "eval", "compile", "globals", "setattr", "delattr", "__import__", "get_ipython",
-          "breakpoint", "vars"}
+          "breakpoint", "vars", "locals"}
 # Attributes that touch the interpreter, the kernel or other objects' code.
 _ATTRS = {"modules", "settrace", "setprofile", "_getframe", "meta_path", "path_hooks", "excepthook",
           "displayhook", "f_globals", "f_locals", "f_back", "gi_frame", "input_transformers_cleanup",
           "input_transformers_post", "ast_transformers", "user_ns", "events", "set_custom_exc",
-          "register_magic_function", "environ", "putenv", "run_path", "attrgetter", "methodcaller"}
+          "register_magic_function", "environ", "putenv", "run_path", "attrgetter", "methodcaller",
+          "getprofile", "gettrace", "get_type_hints"}
 _DUNDER_OK = {"__init__", "__call__", "__name__", "__doc__", "__len__", "__getitem__", "__repr__", "__str__", "__iter__"}
 _BY_NAME = {"getattr", "hasattr"}  # attribute access by a name given as a value
 _ON_SELF = {"setattr", "delattr"}  # allowed on the object a method belongs to: setattr(self, f"layer{i}", ...)
@@ -223,6 +226,9 @@ def screen(source: str, own_modules: Collection[str] = (), protected: Mapping[st
             for module in modules:
                 if module in _MODULES or module.split(".")[0] in _MODULES - {"course_lib"}:
                     reasons.append(f"imports `{module}`, which reaches into the grader")
+            if isinstance(node, ast.ImportFrom):  # from sys import modules: the attribute under its own name
+                reasons += [f"imports `{a.name}` from `{node.module}`" for a in node.names
+                            if _reaches_in(a.name) or a.name in _CALLS]
             tops = {a.name.split(".")[0] for a in node.names} if isinstance(node, ast.Import) else (
                 {(node.module or "").split(".")[0]} if node.level == 0 else set())  # a relative import fails on its own
             reasons += [_unknown(top) for top in sorted(tops) if not _importable(top, own_modules)]
