@@ -190,7 +190,12 @@ def _test_values_read(tree: ast.Module, test_names: Collection[str]) -> list[str
 
 def _importable(top: str, own_modules: Collection[str]) -> bool:
     """Whether a top-level module is installed or one of the student's submitted files."""
-    return top in own_modules or top in sys.builtin_module_names or importlib.util.find_spec(top) is not None
+    if top in own_modules or top in sys.builtin_module_names:
+        return True
+    try:
+        return importlib.util.find_spec(top) is not None
+    except ValueError:  # loaded without a spec, as __main__ is when a script runs: it is there
+        return True
 
 
 def _unknown(top: str) -> str:
