@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import importlib.util
 import io
 import re
 import shutil
@@ -144,8 +145,7 @@ def _imported(tree: ast.Module, package: str, modules: set[str]) -> set[str]:
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
-            base = ".".join(package.split(".")[:len(package.split(".")) - node.level + 1]) if node.level else ""
-            module = ".".join(part for part in (base, node.module or "") if part)
+            module = importlib.util.resolve_name("." * node.level + (node.module or ""), package) if node.level else node.module
             names |= {module} | {f"{module}.{alias.name}" for alias in node.names}
     found = set()
     for name in names:
